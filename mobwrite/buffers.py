@@ -1,0 +1,75 @@
+"""Buffer fragments in the shared cache, so every instance sees them.
+
+Both keep the contract of ``Store.add_fragment``: a repeated index is
+ignored, and exactly one caller (the one whose fragment completes the
+buffer) gets the pieces back.
+"""
+
+import hashlib
+
+_PREFIX = "mobwrite:buffer:"
+
+
+class RedisBuffers:
+    def __init__(self, redis):
+        self.redis = redis
+
+    def add_fragment(self, fragment, ttl):
+        key = "%s%s:%d" % (_PREFIX, fragment.id, fragment.size)
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.hsetnx(key, fragment.index, fragment.data)
+        pipe.expire(key, int(ttl), nx=True)
+        pipe.hlen(key)
+        added, _, count = pipe.execute()
+        if not added or count < fragment.size:
+            return None
+        pieces = self.redis.hgetall(key)
+        self.redis.delete(key)
+        return [pieces[str(i).encode()].decode() for i in range(1, fragment.size + 1)]
+
+
+class MemcachedBuffers:
+    """memcached has no hashes: one key a piece, and an atomic counter."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def add_fragment(self, fragment, ttl):
+        base = "%s%s:%d" % (_PREFIX, _safe(fragment.id), fragment.size)
+        ttl = int(ttl)
+        if not self.client.add("%s:%d" % (base, fragment.index), fragment.data.encode(), expire=ttl, noreply=False):
+            return None  # a repeated fragment
+        self.client.add(base + ":n", b"0", expire=ttl, noreply=False)
+        if int(self.client.incr(base + ":n", 1) or 0) < fragment.size:
+            return None
+        keys = ["%s:%d" % (base, i) for i in range(1, fragment.size + 1)]
+        found = self.client.get_many(keys)
+        self.client.delete_many(keys + [base + ":n"], noreply=False)
+        if len(found) < fragment.size:
+            return None  # a piece expired or was evicted; the client will resend
+        return [found[k].decode() for k in keys]
+
+
+def _safe(text):
+    """memcached keys: no spaces or control characters, at most 250 bytes."""
+    raw = text.encode("utf-8")
+    return raw.hex() if len(raw) <= 64 else hashlib.sha256(raw).hexdigest()
+
+
+def for_settings(settings):
+    """Buffers on the configured cache, or None to keep them in the store."""
+    if settings.redis_url:
+        import redis
+        return RedisBuffers(redis.Redis.from_url(settings.redis_url))
+    if settings.memcached_hosts:
+        from pymemcache.client.hash import HashClient
+        return MemcachedBuffers(HashClient(_memcached_servers(settings.memcached_hosts)))
+    return None
+
+
+def _memcached_servers(hosts):
+    servers = []
+    for host in hosts.replace(",", " ").split():
+        name, _, port = host.partition(":")
+        servers.append((name, int(port or 11211)))
+    return servers

@@ -1,0 +1,222 @@
+"""The sync engine: PROTOCOL.md's algorithm over plain values, with no I/O.
+
+``Engine.run`` takes the parsed actions plus a snapshot of the views and
+texts they touch, and returns the answer lines and what must be written.
+Stores run it inside a transaction where the text can change, so it must
+be deterministic and must not mutate its inputs.
+"""
+
+import dataclasses
+import json
+
+from . import delta as deltas
+from . import textcodec
+
+
+@dataclasses.dataclass
+class View:
+    """The server's memory of one (user, document) conversation."""
+
+    shadow: str = ""
+    client_version: int = 0
+    server_version: int = 0
+    backup_shadow: str = ""
+    backup_version: int = 0
+    edit_stack: list = dataclasses.field(default_factory=list)  # [[version, line]]
+    delta_ok: bool = True
+
+    def copy(self):
+        return dataclasses.replace(self, edit_stack=[list(e) for e in self.edit_stack])
+
+    def to_json(self):
+        data = dataclasses.asdict(self)
+        if data["backup_shadow"] == data["shadow"]:
+            data["backup_shadow"] = None  # the common case; halves what we store
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, raw):
+        data = json.loads(raw)
+        if data["backup_shadow"] is None:
+            data["backup_shadow"] = data["shadow"]
+        return cls(**data)
+
+
+@dataclasses.dataclass
+class Outcome:
+    lines: list        # answer lines, without line breaks
+    views: dict        # (user, doc) -> View to save
+    deleted_views: set  # (user, doc) whose view is gone
+    texts: dict        # doc -> new text, or None for a nullified document
+    notes: list        # things worth a log line: dropped hunks, refusals
+
+    @property
+    def changes_text(self):
+        return bool(self.texts)
+
+
+class _Run:
+    """Consecutive actions for one (user, document), answered as one block."""
+
+    def __init__(self, key, view, echo):
+        self.key, self.view, self.echo = key, view, echo
+        self.live = False
+        self.forceful = False
+
+
+class Engine:
+    def __init__(self, max_chars=100_000, diff_timeout=0.1):
+        self.max_chars = max_chars
+        self.dmp = deltas.make_dmp(diff_timeout)
+
+    def run(self, actions, views, texts):
+        """Apply actions to a snapshot. ``views`` maps (user, doc) to a View or
+        None; ``texts`` maps doc to its text or None (null document)."""
+        out = Outcome([], {}, set(), {}, [])
+        self._views = {}
+        self._texts = dict(texts)
+        self._out = out
+        self._last_block = None
+        run = None
+        for action in actions:
+            key = (action.user, action.doc)
+            if run is not None and (run.key != key or action.kind == "n"):
+                self._close(run)
+                run = None
+            if action.kind == "n":
+                self._set_text(action.doc, None)
+                self._views[key] = View()
+                out.deleted_views.add(key)
+                out.views.pop(key, None)
+                continue
+            if run is None:
+                run = _Run(key, self._view(key, views), action.echo)
+            if self._apply(run, action):
+                run.live = True
+                run.echo = action.echo
+                out.views[key] = run.view
+                out.deleted_views.discard(key)
+        if run is not None:
+            self._close(run)
+        return out
+
+    def _view(self, key, snapshot):
+        if key not in self._views:
+            stored = snapshot.get(key)
+            self._views[key] = stored.copy() if stored is not None else View()
+        return self._views[key]
+
+    def _apply(self, run, action):
+        """Steps 0-4 of PROTOCOL.md for one edit line; False if it was stale."""
+        view, ack, version = run.view, action.ack, action.version
+        if ack < view.backup_version and version < view.client_version:
+            return False  # overtaken by a later request from the same client
+        if ack != view.server_version and ack == view.backup_version:
+            view.shadow = view.backup_shadow  # our last answer was lost
+            view.server_version = ack
+            view.edit_stack = []
+        view.edit_stack = [e for e in view.edit_stack if e[0] > ack]
+        run.forceful = action.forceful
+        if action.kind in "rR":
+            self._raw(run, action)
+        else:
+            self._delta(run, action)
+        return True
+
+    def _raw(self, run, action):
+        view = run.view
+        try:
+            text = textcodec.decode(action.payload)
+        except textcodec.DecodeError as exc:
+            view.delta_ok = False
+            self._out.notes.append("raw text from %s on %r does not decode: %s" % (action.user, action.doc, exc))
+            return
+        view.shadow = view.backup_shadow = text
+        view.client_version = action.version
+        view.server_version = view.backup_version = action.ack
+        view.edit_stack = []
+        view.delta_ok = True
+        if self._texts.get(action.doc) is None:
+            run.forceful = False
+            self._set_text(action.doc, text, view)
+        elif action.kind == "R":
+            self._set_text(action.doc, text, view)
+
+    def _delta(self, run, action):
+        view = run.view
+        if action.ack != view.server_version or action.version > view.client_version:
+            view.delta_ok = False  # made against a shadow we no longer have
+            return
+        if action.version < view.client_version:
+            return  # a retransmission we already took
+        view.client_version += 1
+        try:
+            diffs = deltas.from_delta(view.shadow, action.payload)
+        except deltas.DeltaError as exc:
+            view.delta_ok = False
+            self._out.notes.append("delta from %s on %r does not fit: %s" % (action.user, action.doc, exc))
+            return
+        view.delta_ok = True
+        changed = any(op != deltas.DIFF_EQUAL for op, _ in diffs)
+        old_shadow = view.shadow
+        if changed:
+            view.shadow = view.backup_shadow = self.dmp.diff_text2(diffs)
+        else:
+            view.backup_shadow = view.shadow
+        view.backup_version = view.server_version
+        text = self._texts.get(action.doc)
+        if text is None:
+            run.forceful = False
+            self._set_text(action.doc, view.shadow, view)
+        elif not changed:
+            return
+        elif action.kind == "D":
+            self._set_text(action.doc, view.shadow, view)
+        else:
+            patches = self.dmp.patch_make(old_shadow, diffs)
+            merged, applied = self.dmp.patch_apply(patches, text)
+            for patch, ok in zip(patches, applied):
+                if not ok:
+                    self._out.notes.append("hunk from %s on %r did not apply and was dropped: %s"
+                                           % (action.user, action.doc, str(patch).strip()))
+            self._set_text(action.doc, merged, view)
+
+    def _set_text(self, doc, text, view=None):
+        if text is not None:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+            if len(text) > self.max_chars:
+                view.delta_ok = False
+                self._out.notes.append("edit to %r refused: %d characters is over the limit of %d"
+                                       % (doc, len(text), self.max_chars))
+                return
+        if self._texts.get(doc) != text:
+            self._texts[doc] = text
+            self._out.texts[doc] = text
+
+    def _close(self, run):
+        """Step 5: push this run's answer onto the edit stack and print it."""
+        if not run.live:
+            return
+        view, (user, doc) = run.view, run.key
+        text = self._texts.get(doc)
+        master = text or ""
+        sv = view.server_version
+        if view.delta_ok:
+            diffs = self.dmp.diff_main(view.shadow, master)
+            self.dmp.diff_cleanupEfficiency(diffs)
+            letter = "D" if run.forceful else "d"
+            view.edit_stack.append([sv, "%s:%d:%s" % (letter, sv, deltas.to_delta(diffs))])
+            view.server_version += 1
+        elif text is None:
+            view.edit_stack.append([sv, "r:%d:" % sv])
+        else:
+            view.edit_stack.append([sv, "R:%d:%s" % (sv, textcodec.encode(text))])
+        view.shadow = master
+        lines = self._out.lines
+        last_user, last_doc = self._last_block or (None, None)
+        if run.echo and user != last_user:
+            lines.append("u:" + user)
+        if user != last_user or doc != last_doc:
+            lines.append("F:%d:%s" % (view.client_version, doc))
+        lines.extend(line for _, line in view.edit_stack)
+        self._last_block = run.key

@@ -1,0 +1,69 @@
+"""A store in this process's memory: for unit tests and throwaway runs."""
+
+import threading
+
+from . import Store, now
+
+
+class MemoryStore(Store):
+    def __init__(self):
+        self._lock = threading.RLock()
+        self._views = {}      # (user, doc) -> (View, updated)
+        self._texts = {}      # doc -> (text, updated)
+        self._buffers = {}    # (id, size) -> ({index: data}, updated)
+
+    def read(self, view_keys, docs):
+        with self._lock:
+            views = {k: self._views[k][0].copy() for k in view_keys if k in self._views}
+            texts = {d: self._texts[d][0] for d in docs if d in self._texts}
+        return views, texts
+
+    def write_views(self, outcome):
+        with self._lock:
+            self._save_views(outcome)
+
+    def transact(self, view_keys, docs, run):
+        with self._lock:
+            outcome = run(*self.read(view_keys, docs))
+            self._save_views(outcome)
+            stamp = now()
+            for doc, text in outcome.texts.items():
+                if text is None:
+                    self._texts.pop(doc, None)
+                else:
+                    self._texts[doc] = (text, stamp)
+            return outcome
+
+    def _save_views(self, outcome):
+        stamp = now()
+        for key in outcome.deleted_views:
+            self._views.pop(key, None)
+        for key, view in outcome.views.items():
+            self._views[key] = (view.copy(), stamp)
+
+    def add_fragment(self, fragment, ttl):
+        with self._lock:
+            key = (fragment.id, fragment.size)
+            pieces, started = self._buffers.get(key, ({}, now()))
+            if started < now() - ttl:
+                pieces, started = {}, now()  # expired: start again
+            pieces.setdefault(fragment.index, fragment.data)
+            if len(pieces) < fragment.size:
+                self._buffers[key] = (pieces, started)
+                return None
+            self._buffers.pop(key, None)
+            return [pieces[i] for i in sorted(pieces)]
+
+    def cleanup(self, view_cutoff, text_cutoff, buffer_cutoff):
+        with self._lock:
+            views = [k for k, (_, t) in self._views.items() if t < view_cutoff]
+            for key in views:
+                del self._views[key]
+            viewed = {doc for _, doc in self._views}
+            texts = [d for d, (_, t) in self._texts.items() if t < text_cutoff and d not in viewed]
+            for doc in texts:
+                del self._texts[doc]
+            buffers = [k for k, (_, t) in self._buffers.items() if t < buffer_cutoff]
+            for key in buffers:
+                del self._buffers[key]
+        return {"views": len(views), "texts": len(texts), "buffers": len(buffers)}

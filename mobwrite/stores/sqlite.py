@@ -1,0 +1,129 @@
+"""The embedded default: one SQLite file (WAL), safe under several processes.
+
+Writers take the database lock up front (BEGIN IMMEDIATE), which serialises
+read-patch-write across gunicorn workers; readers never block in WAL mode.
+"""
+
+import os
+import sqlite3
+import threading
+
+from ..engine import View
+from . import Store, now
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS texts (doc TEXT PRIMARY KEY, text TEXT NOT NULL, updated REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS views (user TEXT NOT NULL, doc TEXT NOT NULL, state TEXT NOT NULL,
+                                  updated REAL NOT NULL, PRIMARY KEY (user, doc));
+CREATE INDEX IF NOT EXISTS views_by_doc ON views (doc);
+CREATE TABLE IF NOT EXISTS fragments (id TEXT NOT NULL, size INTEGER NOT NULL, idx INTEGER NOT NULL,
+                                      data TEXT NOT NULL, created REAL NOT NULL,
+                                      PRIMARY KEY (id, size, idx));
+"""
+
+
+class SqliteStore(Store):
+    def __init__(self, path):
+        self.path = path
+        if path != ":memory:":
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        self._local = threading.local()
+        self._connection().executescript(_SCHEMA)
+
+    def _db(self):
+        return _Transaction(self._connection())
+
+    def _connection(self):
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            self._local.db = db
+        return db
+
+    def read(self, view_keys, docs):
+        with self._db() as db:
+            return self._read(db, view_keys, docs)
+
+    @staticmethod
+    def _read(db, view_keys, docs):
+        views = {}
+        for user, doc in view_keys:
+            row = db.execute("SELECT state FROM views WHERE user=? AND doc=?", (user, doc)).fetchone()
+            if row:
+                views[(user, doc)] = View.from_json(row[0])
+        texts = {}
+        for doc in docs:
+            row = db.execute("SELECT text FROM texts WHERE doc=?", (doc,)).fetchone()
+            if row:
+                texts[doc] = row[0]
+        return views, texts
+
+    def write_views(self, outcome):
+        with self._db().immediate() as db:
+            self._write_views(db, outcome)
+
+    @staticmethod
+    def _write_views(db, outcome):
+        stamp = now()
+        db.executemany("DELETE FROM views WHERE user=? AND doc=?", list(outcome.deleted_views))
+        db.executemany("INSERT OR REPLACE INTO views VALUES (?, ?, ?, ?)",
+                       [(u, d, v.to_json(), stamp) for (u, d), v in outcome.views.items()])
+
+    def transact(self, view_keys, docs, run):
+        with self._db().immediate() as db:
+            outcome = run(*self._read(db, view_keys, docs))
+            self._write_views(db, outcome)
+            stamp = now()
+            for doc, text in outcome.texts.items():
+                if text is None:
+                    db.execute("DELETE FROM texts WHERE doc=?", (doc,))
+                else:
+                    db.execute("INSERT OR REPLACE INTO texts VALUES (?, ?, ?)", (doc, text, stamp))
+            return outcome
+
+    def add_fragment(self, fragment, ttl):
+        with self._db().immediate() as db:
+            stamp = now()
+            db.execute("DELETE FROM fragments WHERE id=? AND size=? AND created<?",
+                       (fragment.id, fragment.size, stamp - ttl))
+            db.execute("INSERT OR IGNORE INTO fragments VALUES (?, ?, ?, ?, ?)",
+                       (fragment.id, fragment.size, fragment.index, fragment.data, stamp))
+            rows = db.execute("SELECT data FROM fragments WHERE id=? AND size=? ORDER BY idx",
+                              (fragment.id, fragment.size)).fetchall()
+            if len(rows) < fragment.size:
+                return None
+            db.execute("DELETE FROM fragments WHERE id=? AND size=?", (fragment.id, fragment.size))
+            return [row[0] for row in rows]
+
+    def cleanup(self, view_cutoff, text_cutoff, buffer_cutoff):
+        with self._db().immediate() as db:
+            views = db.execute("DELETE FROM views WHERE updated<?", (view_cutoff,)).rowcount
+            texts = db.execute("DELETE FROM texts WHERE updated<? AND doc NOT IN (SELECT doc FROM views)",
+                               (text_cutoff,)).rowcount
+            buffers = db.execute("DELETE FROM fragments WHERE created<?", (buffer_cutoff,)).rowcount
+        return {"views": views, "texts": texts, "buffers": buffers}
+
+    def close(self):
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.close()
+            self._local.db = None
+
+
+class _Transaction:
+    """``with`` block around one SQLite transaction (deferred or immediate)."""
+
+    def __init__(self, db, mode="DEFERRED"):
+        self.db, self.mode = db, mode
+
+    def immediate(self):
+        return _Transaction(self.db, "IMMEDIATE")
+
+    def __enter__(self):
+        self.db.execute("BEGIN " + self.mode)
+        return self.db
+
+    def __exit__(self, kind, value, tb):
+        self.db.execute("COMMIT" if kind is None else "ROLLBACK")
