@@ -1,0 +1,121 @@
+"""Start real local copies of the components (Datastore emulator, Redis,
+memcached, gunicorn) on free loopback ports, for tests and benchmarks.
+
+Each ``start_*`` returns a ``Server`` whose ``stop()`` ends the process
+group; nothing here is used by the service itself.
+"""
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+
+def free_port():
+    with contextlib.closing(socket.socket()) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    def __init__(self, name, process, address, workdir=None):
+        self.name, self.process, self.address, self.workdir = name, process, address, workdir
+
+    def stop(self):
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        if self.workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def log(self):
+        path = os.path.join(self.workdir or "", "server.log")
+        return open(path, errors="replace").read() if self.workdir and os.path.exists(path) else ""
+
+
+def _start(name, argv, ready, env=None, timeout=60, cwd=None):
+    workdir = tempfile.mkdtemp(prefix="mobwrite-%s-" % name)
+    argv = [a.replace("{workdir}", workdir) for a in argv]
+    with open(os.path.join(workdir, "server.log"), "wb") as log:
+        process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   env=env, cwd=cwd, start_new_session=True)
+    server = Server(name, process, None, workdir)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            break
+        if ready():
+            return server
+        time.sleep(0.1)
+    server.stop()
+    raise RuntimeError("%s did not start: %s\n%s" % (name, " ".join(argv), server.log()[-3000:]))
+
+
+def _port_open(port):
+    with contextlib.closing(socket.socket()) as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _http_ok(url, expect=None):
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return expect is None or expect in response.read().decode(errors="replace")
+    except OSError:
+        return False
+
+
+def start_datastore_emulator(project="mobwrite-test"):
+    """The official Cloud Datastore emulator, in memory, strongly consistent."""
+    port = free_port()
+    gcloud = shutil.which("gcloud")
+    if not gcloud:
+        raise RuntimeError("gcloud (Google Cloud CLI with the Datastore emulator) is not installed")
+    server = _start("datastore", [gcloud, "beta", "emulators", "datastore", "start",
+                                  "--host-port=127.0.0.1:%d" % port, "--no-store-on-disk",
+                                  "--data-dir={workdir}/data", "--consistency=1.0",
+                                  "--project=" + project, "--quiet"],
+                    lambda: _http_ok("http://127.0.0.1:%d/" % port, "Ok"), timeout=90)
+    server.address = "127.0.0.1:%d" % port
+    return server
+
+
+def start_redis():
+    port = free_port()
+    server = _start("redis", ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "",
+                              "--appendonly", "no", "--dir", "{workdir}"], lambda: _port_open(port))
+    server.address = "redis://127.0.0.1:%d/0" % port
+    return server
+
+
+def start_memcached():
+    port = free_port()
+    argv = ["memcached", "-l", "127.0.0.1", "-p", str(port), "-U", "0", "-m", "64"]
+    if os.geteuid() == 0:
+        argv += ["-u", "root"]
+    server = _start("memcached", argv, lambda: _port_open(port))
+    server.address = "127.0.0.1:%d" % port
+    return server
+
+
+def start_gunicorn(env, app="main:app", workers=2, threads=1, root=None):
+    """The real HTTP stack: gunicorn serving ``app`` with ``env`` added."""
+    port = free_port()
+    root = root or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    full_env = {**os.environ, **env}
+    server = _start("gunicorn", [sys.executable, "-m", "gunicorn", "-b", "127.0.0.1:%d" % port,
+                                 "-w", str(workers), "--threads", str(threads), "--log-level", "warning",
+                                 app], lambda: _http_ok("http://127.0.0.1:%d/" % port), env=full_env, cwd=root)
+    server.address = "http://127.0.0.1:%d" % port
+    return server

@@ -1,0 +1,201 @@
+"""Cloud Datastore through google-cloud-ndb, with ndb's global cache.
+
+One request costs: an idle poll, one batch read (texts from the cache) and
+one batch write of views; an edit, one transaction (begin, one batch read,
+one commit of texts and views together). Only texts go through the global
+cache: views are rewritten on every sync, so caching them would only add
+cache traffic (ndb drops a cached entity whenever it is written).
+"""
+
+import collections
+import datetime
+
+from google.api_core import exceptions as api_exceptions
+from google.cloud import ndb
+
+from ..engine import View
+from . import Store, StoreUnavailable
+
+_UTC = datetime.timezone.utc
+
+
+class Text(ndb.Model):
+    text = ndb.TextProperty()
+    updated = ndb.DateTimeProperty(tzinfo=_UTC)
+
+
+class ViewState(ndb.Model):
+    _use_global_cache = False  # rewritten on every sync: caching only adds traffic
+    doc = ndb.StringProperty()  # indexed: cleanup asks whether a text still has views
+    state = ndb.BlobProperty(compressed=True)  # View.to_json(); shadows compress well
+    updated = ndb.DateTimeProperty(tzinfo=_UTC)
+
+    @classmethod
+    def _get_kind(cls):
+        return "View"
+
+
+class Buffer(ndb.Model):
+    _use_global_cache = False
+    pieces = ndb.JsonProperty(compressed=True)  # {"index": data}
+    updated = ndb.DateTimeProperty(tzinfo=_UTC)
+
+
+# Key names carry a prefix so no user-chosen name can hit Datastore's
+# reserved pattern __*__.
+def _text_key(doc):
+    return ndb.Key(Text, "t:" + doc)
+
+
+def _view_key(user, doc):
+    return ndb.Key(ViewState, "v:%s\n%s" % (user, doc))
+
+
+def _now():
+    return datetime.datetime.now(_UTC)
+
+
+class DatastoreStore(Store):
+    def __init__(self, client, global_cache=None, retries=8):
+        self.client = client
+        self.global_cache = global_cache
+        self.retries = retries
+        self.rpc_counts = collections.Counter()
+        client.stub = _CountingStub(client.stub, self.rpc_counts)
+
+    @classmethod
+    def from_settings(cls, settings):
+        return cls(ndb.Client(project=settings.project), _global_cache(settings))
+
+    def _context(self):
+        return self.client.context(global_cache=self.global_cache)
+
+    def read(self, view_keys, docs):
+        with self._context(), _unavailable_on_error():
+            return self._read(view_keys, docs)
+
+    @staticmethod
+    def _read(view_keys, docs):
+        entities = ndb.get_multi([_view_key(*k) for k in view_keys] + [_text_key(d) for d in docs])
+        views = {k: View.from_json(e.state.decode("utf-8"))
+                 for k, e in zip(view_keys, entities) if e is not None}
+        texts = {d: e.text for d, e in zip(docs, entities[len(view_keys):]) if e is not None}
+        return views, texts
+
+    def write_views(self, outcome):
+        with self._context(), _unavailable_on_error():
+            self._write(outcome, texts=False)
+
+    def transact(self, view_keys, docs, run):
+        def attempt():
+            outcome = run(*self._read(view_keys, docs))
+            self._write(outcome, texts=True)
+            return outcome
+
+        with self._context(), _unavailable_on_error():
+            return ndb.transaction(attempt, retries=self.retries)
+
+    @staticmethod
+    def _write(outcome, texts):
+        stamp = _now()
+        puts = [ViewState(key=_view_key(*k), doc=k[1], state=v.to_json().encode("utf-8"), updated=stamp)
+                for k, v in outcome.views.items()]
+        deletes = [_view_key(*k) for k in outcome.deleted_views]
+        if texts:
+            for doc, text in outcome.texts.items():
+                if text is None:
+                    deletes.append(_text_key(doc))
+                else:
+                    puts.append(Text(key=_text_key(doc), text=text, updated=stamp))
+        futures = []
+        if puts:
+            futures += ndb.put_multi_async(puts)
+        if deletes:
+            futures += ndb.delete_multi_async(deletes)
+        for future in futures:
+            future.check_success()
+
+    def add_fragment(self, fragment, ttl):
+        key = ndb.Key(Buffer, "b:%s\n%d" % (fragment.id, fragment.size))
+
+        def attempt():
+            buffer = key.get()
+            stamp = _now()
+            if buffer is None or buffer.updated < stamp - datetime.timedelta(seconds=ttl):
+                buffer = Buffer(key=key, pieces={}, updated=stamp)
+            buffer.pieces.setdefault(str(fragment.index), fragment.data)
+            if len(buffer.pieces) < fragment.size:
+                buffer.put()
+                return None
+            key.delete()
+            return [buffer.pieces[str(i)] for i in range(1, fragment.size + 1)]
+
+        with self._context(), _unavailable_on_error():
+            return ndb.transaction(attempt, retries=self.retries)
+
+    def cleanup(self, view_cutoff, text_cutoff, buffer_cutoff):
+        def stamp(epoch):
+            return datetime.datetime.fromtimestamp(epoch, _UTC)
+
+        with self._context(), _unavailable_on_error():
+            views = ViewState.query(ViewState.updated < stamp(view_cutoff)).fetch(keys_only=True)
+            ndb.delete_multi(views)
+            texts = []
+            for key in Text.query(Text.updated < stamp(text_cutoff)).fetch(keys_only=True):
+                doc = key.id()[2:]
+                if ViewState.query(ViewState.doc == doc).get(keys_only=True) is None:
+                    texts.append(key)
+            ndb.delete_multi(texts)
+            buffers = Buffer.query(Buffer.updated < stamp(buffer_cutoff)).fetch(keys_only=True)
+            ndb.delete_multi(buffers)
+        return {"views": len(views), "texts": len(texts), "buffers": len(buffers)}
+
+
+class _unavailable_on_error:
+    """Datastore trouble (contention after retries, timeouts) is a 503 to
+    retry, not a 500: nothing was committed."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, value, tb):
+        if kind is not None and issubclass(kind, (api_exceptions.GoogleAPIError, ndb.exceptions.Error)):
+            raise StoreUnavailable(str(value)) from value
+        return False
+
+
+def _global_cache(settings):
+    """ndb's global cache on Redis or memcached, as configured; else None."""
+    if settings.redis_url:
+        import redis
+        return ndb.RedisCache(redis.Redis.from_url(settings.redis_url))
+    if settings.memcached_hosts:
+        from pymemcache.client.hash import HashClient
+
+        from ..buffers import _memcached_servers
+        return ndb.MemcacheCache(HashClient(_memcached_servers(settings.memcached_hosts)))
+    return None
+
+
+class _CountingStub:
+    """Counts Datastore RPCs by method, so round trips are measured, not guessed."""
+
+    def __init__(self, stub, counts):
+        self._stub, self._counts = stub, counts
+
+    def __getattr__(self, name):
+        method = getattr(self._stub, name)
+        return _CountedMethod(method, name, self._counts) if hasattr(method, "future") else method
+
+
+class _CountedMethod:
+    def __init__(self, method, name, counts):
+        self._method, self._name, self._counts = method, name, counts
+
+    def future(self, *args, **kwargs):
+        self._counts[self._name] += 1
+        return self._method.future(*args, **kwargs)
+
+    def __call__(self, *args, **kwargs):
+        self._counts[self._name] += 1
+        return self._method(*args, **kwargs)

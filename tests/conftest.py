@@ -1,0 +1,103 @@
+"""Fixtures: real services on free loopback ports, and the gateway on every
+store backend (memory, sqlite, Datastore emulator with no cache, Redis and
+memcached)."""
+
+import dataclasses
+import uuid
+
+import pytest
+
+from main import create_app
+from mobwrite import devservers
+from mobwrite.config import Settings
+from mobwrite.stores import open_store
+
+BACKENDS = ["memory", "sqlite", "datastore", "datastore+redis", "datastore+memcached"]
+
+
+@pytest.fixture(scope="session")
+def datastore_emulator(monkeypatch_session):
+    server = devservers.start_datastore_emulator()
+    monkeypatch_session.setenv("DATASTORE_EMULATOR_HOST", server.address)
+    monkeypatch_session.setenv("DATASTORE_PROJECT_ID", "mobwrite-test")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server():
+    server = devservers.start_redis()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def memcached_server():
+    server = devservers.start_memcached()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def monkeypatch_session():
+    with pytest.MonkeyPatch.context() as mp:
+        yield mp
+
+
+def make_settings(backend, request, tmp_path, **overrides):
+    """Settings for one backend, starting the services it needs."""
+    settings = Settings(store=backend.split("+")[0], project="mobwrite-test",
+                        sqlite_path=str(tmp_path / "mobwrite.sqlite3"))
+    if backend.startswith("datastore"):
+        request.getfixturevalue("datastore_emulator")
+    if backend.endswith("+redis"):
+        settings = dataclasses.replace(settings, redis_url=request.getfixturevalue("redis_server").address)
+    if backend.endswith("+memcached"):
+        settings = dataclasses.replace(settings, memcached_hosts=request.getfixturevalue("memcached_server").address)
+    return dataclasses.replace(settings, **overrides)
+
+
+def open_isolated_store(settings):
+    """A store of its own: Datastore tests each get a fresh namespace."""
+    if settings.store != "datastore":
+        return open_store(settings)
+    from google.cloud import ndb
+
+    from mobwrite.stores.datastore import DatastoreStore, _global_cache
+    client = ndb.Client(project=settings.project, namespace="t" + uuid.uuid4().hex[:12])
+    return DatastoreStore(client, _global_cache(settings))
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request):
+    return request.param
+
+
+@pytest.fixture
+def settings(backend, request, tmp_path):
+    return make_settings(backend, request, tmp_path)
+
+
+@pytest.fixture
+def store(settings):
+    store = open_isolated_store(settings)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def app(settings, store):
+    return create_app(settings, store)
+
+
+@pytest.fixture
+def sync(app):
+    """Send one request over q= (POST) and return the answer text."""
+    client = app.test_client()
+
+    def send(text):
+        response = client.post("/scripts/q.py", data={"q": text})
+        assert response.status_code == 200, response.data
+        return response.get_data(as_text=True)
+
+    return send
