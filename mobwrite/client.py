@@ -1,0 +1,111 @@
+"""The client side of the protocol, as pure state: build a request, take an
+answer. Used by the tests' simulated users and the benchmarks; the transport
+is the caller's business.
+"""
+
+import dataclasses
+
+from . import delta as deltas
+from . import textcodec
+
+
+@dataclasses.dataclass
+class SharedText:
+    """One document as a client holds it."""
+
+    name: str
+    text: str = ""
+    merge: bool = True
+    shadow: str = ""
+    client_version: int = 0
+    server_version: int = 0
+    edit_stack: list = dataclasses.field(default_factory=list)  # [(client_version, line)]
+    delta_ok: bool = True
+    acked: int = 0  # the server has taken our edits with versions below this
+
+
+class Client:
+    def __init__(self, user, diff_timeout=0.1):
+        self.user = user
+        self.docs = {}
+        self.dmp = deltas.make_dmp(diff_timeout)
+
+    def share(self, name, text="", merge=True):
+        self.docs[name] = SharedText(name, text, merge)
+        return self.docs[name]
+
+    def request(self):
+        """The next request's text: every document's unacknowledged edits."""
+        lines = ["u:" + self.user]
+        for doc in self.docs.values():
+            lines.append("f:%d:%s" % (doc.server_version, doc.name))
+            if not doc.delta_ok:
+                # Our shadow is lost: send the whole text; the server answers with a diff.
+                doc.edit_stack = []
+                lines.append("%s:%d:%s" % ("r" if doc.merge else "R", doc.client_version, textcodec.encode(doc.text)))
+                doc.shadow = doc.text
+                continue
+            diffs = self.dmp.diff_main(doc.shadow, doc.text)
+            self.dmp.diff_cleanupEfficiency(diffs)
+            changed = any(op != deltas.DIFF_EQUAL for op, _ in diffs)
+            if changed or not doc.edit_stack:
+                letter = "d" if doc.merge else "D"
+                doc.edit_stack.append((doc.client_version, "%s:%d:%s" % (letter, doc.client_version, deltas.to_delta(diffs))))
+                doc.client_version += 1
+                doc.shadow = doc.text
+            lines.extend(line for _, line in doc.edit_stack)
+        return "\n".join(lines) + "\n\n"
+
+    def receive(self, answer):
+        """Apply an answer's lines to the shared texts."""
+        doc, acked = None, 0
+        for line in answer.replace("\r\n", "\n").split("\n"):
+            if not line:
+                break
+            if len(line) < 2 or line[1] != ":":
+                continue
+            letter, value = line[0], line[2:]
+            if letter in "fF":
+                version, _, name = value.partition(":")
+                doc, acked = self.docs.get(name), int(version)
+                if doc is not None:
+                    doc.edit_stack = [e for e in doc.edit_stack if e[0] >= acked]
+                    doc.acked = max(doc.acked, acked)
+            elif doc is not None and letter in "dDrR":
+                version, _, payload = value.partition(":")
+                if letter in "dD":
+                    self._delta(doc, letter, int(version), payload)
+                else:
+                    self._raw(doc, letter, int(version), payload, acked)
+
+    def _delta(self, doc, letter, version, payload):
+        if version < doc.server_version:
+            return  # a resend we already applied
+        if version > doc.server_version:
+            doc.delta_ok = False
+            return
+        try:
+            diffs = deltas.from_delta(doc.shadow, payload)
+        except deltas.DeltaError:
+            doc.delta_ok = False
+            return
+        shadow = self.dmp.diff_text2(diffs)
+        if letter == "D":
+            doc.text = shadow
+        elif any(op != deltas.DIFF_EQUAL for op, _ in diffs):
+            doc.text = self.dmp.patch_apply(self.dmp.patch_make(doc.shadow, diffs), doc.text)[0]
+        doc.shadow = shadow
+        doc.server_version += 1
+        doc.delta_ok = True
+
+    def _raw(self, doc, letter, version, payload, acked):
+        if version < doc.server_version:
+            return
+        text = textcodec.decode(payload)
+        doc.shadow = text
+        doc.server_version = version
+        doc.client_version = acked
+        doc.edit_stack = []
+        doc.delta_ok = True
+        if letter == "R":
+            doc.text = text
