@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Build the zips zipserve serves under /static/: dojo.zip, dijit.zip and
+# dojox.zip from Dojo 1.17 (pinned by package-lock.json) and mobwrite.zip
+# from static_src/mobwrite/, minus what static_src/exclude.txt names.
+#
+# No arguments. Output goes to $ZIPSERVE_DIR (default static_build/, where
+# the app looks). Same inputs, same bytes: the members' date is
+# $SOURCE_DATE_EPOCH, or else the last commit touching the inputs.
+# Exits non-zero if the deployment would pass App Engine's 10,000 files.
+set -euo pipefail
+
+cd "$(dirname "$0")"
+out="${ZIPSERVE_DIR:-static_build}"
+python="${PYTHON:-python3}"
+
+# npm ci only when node_modules does not match the lock file (it wipes and
+# reinstalls, so skip it when nothing changed).
+stamp=node_modules/.zipserve-lock.sha256
+want="$(sha256sum package-lock.json | cut -d' ' -f1)"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] \
+   || [ ! -d node_modules/dojo ] || [ ! -d node_modules/dijit ] || [ ! -d node_modules/dojox ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$want" > "$stamp"
+fi
+
+if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
+  SOURCE_DATE_EPOCH="$(git log -1 --format=%ct -- package-lock.json static_src 2>/dev/null || true)"
+fi
+export SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-946684800}"
+
+exec "$python" -m zipserve.build --out "$out" --exclude static_src/exclude.txt --app-root . \
+  mobwrite=static_src/mobwrite \
+  dojo=node_modules/dojo \
+  dijit=node_modules/dijit \
+  dojox=node_modules/dojox
