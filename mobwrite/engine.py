@@ -7,6 +7,7 @@ be deterministic and must not mutate its inputs.
 """
 
 import dataclasses
+import itertools
 import json
 
 from . import delta as deltas
@@ -62,6 +63,8 @@ class _Run:
         self.key, self.view, self.echo = key, view, echo
         self.live = False
         self.forceful = False
+        self.replay = False
+        self.replay_from = 0
 
 
 class Engine:
@@ -77,28 +80,50 @@ class Engine:
         self._texts = dict(texts)
         self._out = out
         self._last_block = None
-        run = None
-        for action in actions:
-            key = (action.user, action.doc)
-            if run is not None and (run.key != key or action.kind == "n"):
-                self._close(run)
-                run = None
-            if action.kind == "n":
-                self._set_text(action.doc, None)
-                self._views[key] = View()
-                out.deleted_views.add(key)
-                out.views.pop(key, None)
+        for key, group in itertools.groupby(actions, key=lambda a: (a.user, a.doc, a.kind == "n")):
+            group = list(group)
+            if key[2]:
+                for action in group:
+                    self._nullify(action)
                 continue
-            if run is None:
-                run = _Run(key, self._view(key, views), action.echo)
-            if self._apply(run, action):
-                run.live = True
-                run.echo = action.echo
-                out.views[key] = run.view
-                out.deleted_views.discard(key)
-        if run is not None:
+            run = _Run(key[:2], self._view(key[:2], views), group[-1].echo)
+            if self._is_replay(run.view, group):
+                run.live = run.replay = True
+                run.replay_from = group[0].ack
+            for action in group if not run.replay else ():
+                if self._apply(run, action):
+                    run.live = True
+                    out.views[run.key] = run.view
+                    out.deleted_views.discard(run.key)
             self._close(run)
         return out
+
+    def _nullify(self, action):
+        key = (action.user, action.doc)
+        self._set_text(action.doc, None)
+        self._views[key] = View()
+        self._out.deleted_views.add(key)
+        self._out.views.pop(key, None)
+
+    @staticmethod
+    def _is_replay(view, group):
+        """A resend of a request we answered, carrying nothing new?
+
+        PROTOCOL.md rolls back to the backup shadow whenever A is the backup's
+        version. But a late duplicate of a request already answered also has
+        that A, and rebuilding the answer against a newer text leaves the
+        view out of step with the client, whose next edit then fails to fit
+        and is lost. When the run brings no edit we have not taken, replaying
+        the kept edit stack, view untouched, is right for both cases: a
+        client that missed the answers applies them, one that had them skips
+        them.
+        """
+        ack = group[0].ack
+        if ack == view.server_version or ack != view.backup_version:
+            return False
+        if any(a.ack != ack or a.kind in "rR" or a.version >= view.client_version for a in group):
+            return False
+        return any(e[0] == ack for e in view.edit_stack)
 
     def _view(self, key, snapshot):
         if key not in self._views:
@@ -115,7 +140,7 @@ class Engine:
             view.shadow = view.backup_shadow  # our last answer was lost
             view.server_version = ack
             view.edit_stack = []
-        view.edit_stack = [e for e in view.edit_stack if e[0] > ack]
+        view.edit_stack = [e for e in view.edit_stack if e[0] >= ack]  # the client has applied those below A
         run.forceful = action.forceful
         if action.kind in "rR":
             self._raw(run, action)
@@ -198,6 +223,9 @@ class Engine:
         if not run.live:
             return
         view, (user, doc) = run.view, run.key
+        if run.replay:
+            self._print(run, [e for e in view.edit_stack if e[0] >= run.replay_from])
+            return
         text = self._texts.get(doc)
         master = text or ""
         sv = view.server_version
@@ -212,11 +240,14 @@ class Engine:
         else:
             view.edit_stack.append([sv, "R:%d:%s" % (sv, textcodec.encode(text))])
         view.shadow = master
-        lines = self._out.lines
+        self._print(run, view.edit_stack)
+
+    def _print(self, run, stack):
+        (user, doc), lines = run.key, self._out.lines
         last_user, last_doc = self._last_block or (None, None)
         if run.echo and user != last_user:
             lines.append("u:" + user)
         if user != last_user or doc != last_doc:
-            lines.append("F:%d:%s" % (view.client_version, doc))
-        lines.extend(line for _, line in view.edit_stack)
+            lines.append("F:%d:%s" % (run.view.client_version, doc))
+        lines.extend(line for _, line in stack)
         self._last_block = run.key
