@@ -28,4 +28,4 @@ def test_late_duplicate_of_an_answered_request_changes_nothing(sync):
     # The duplicate gets the kept answer again, and the view stays as it was.
     assert sync(request) == "F:2:d\nd:1:=2\n\n"
     assert sync("u:a\nf:2:d\nd:2:=2\t+C\n\n") == "F:3:d\nd:2:=2\t+Z\t=1\n\n"
-    assert sync("u:z\nf:1:d\nd:1:=3\n\n") == "F:2:d\nd:1:=2\t+C\t=1\n\n"
+    assert sync("u:z\nf:1:d\nd:1:=3\n\n") == "F:2:d\nd:1:=3\t+C\n\n"
