@@ -56,6 +56,8 @@ def _view(server):
         environ = request.environ
         status, header_list, body = server.respond(environ.get("REQUEST_METHOD", "GET"),
                                                    subpath, environ)
+        if isinstance(body, bytes):
+            body = [body]  # as bytes, Werkzeug would reset Content-Length (to 0 for HEAD)
         return Response(body, status=status, headers=header_list, direct_passthrough=True)
     return member
 
