@@ -234,8 +234,9 @@ def app_files(root, out_dir):
             and not (p + "/").startswith(out_rel.rstrip("/") + "/")]
 
 
-def summary(sources, app_count, out=sys.stdout):
+def summary(sources, app_count, out=None):
     """Print the table build_zips.sh shows; return the deployment's file count."""
+    out = out or sys.stdout
     line = "{:<10} {:>9} {:>9} {:>9} {:>12} {:>11} {:>6}"
     print(line.format("archive", "files in", "excluded", "files out", "bytes out",
                       "zip bytes", "zips"), file=out)

@@ -11,7 +11,7 @@ import zipfile
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 import zipserve
 from zipserve import Config
@@ -95,11 +95,17 @@ def client(app):
     return app.test_client()
 
 
+class QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args, **kwargs):
+        pass  # hundreds of lines per page load otherwise
+
+
 class LiveServer:
     """A threaded Werkzeug server for ``app`` on a free 127.0.0.1 port."""
 
     def __init__(self, app):
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.server = make_server("127.0.0.1", 0, app, threaded=True,
+                                  request_handler=QuietHandler)
         self.port = self.server.server_port
         self.url = f"http://127.0.0.1:{self.port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
