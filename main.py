@@ -4,6 +4,7 @@ import os
 
 from flask import Flask
 
+import zipserve
 from mobwrite import gateway, logs
 from mobwrite.config import Settings
 
@@ -15,6 +16,7 @@ def create_app(settings=None, store=None):
     app = Flask(__name__, instance_relative_config=True)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body
     app.register_blueprint(gateway.create_blueprint(settings, store))
+    app.register_blueprint(zipserve.create_blueprint(), url_prefix="/static")
     gateway.install_error_handlers(app)
     return app
 
