@@ -1,0 +1,712 @@
+"""Sync gateway benchmark: throughput and CPU through gunicorn, and Datastore
+round trips counted per sync.
+
+    python -m bench.gateway            # about 4 minutes on a 2-core machine
+    python -m bench.gateway --quick    # well under 2 minutes
+    python -m bench.gateway --duration 10 --repeats 5 --json /tmp/gateway.json
+
+Section 1 (HTTP): for each store backend, gunicorn serves ``main:app`` and
+10 ``mobwrite.client.Client`` users, each on its own thread with its own
+connection, sync one 10 KB document in a closed loop (as fast as answers
+come). Two workloads: ``mixed`` (each sync carries a small insert or delete
+at the client's own random place with probability 1/4, else it is an idle
+poll) and ``idle`` (idle polls only). Server CPU is the utime+stime of the
+gunicorn session (master and workers) read from /proc before and after the
+window; "svc" is the same for the backing services (Datastore emulator,
+Redis, memcached), which in production run elsewhere. The baseline ("noop")
+is a Flask app on the same gunicorn setup that parses the q= form and
+answers an empty body, so the cost of the HTTP stack itself is visible.
+Repeats are interleaved across backends; figures are medians.
+
+Section 2 (round trips): in-process (``create_app(settings, store)`` with the
+Flask test client), one warmed-up client on a 10 KB document; the
+Datastore RPCs of each sync are counted by the store's counting stub
+(``DatastoreStore.rpc_counts``), by method, plus cache commands from Redis
+``INFO commandstats`` and memcached ``stats`` deltas.
+
+Every server binds 127.0.0.1 on a free port and is stopped at the end.
+"""
+
+import argparse
+import collections
+import contextlib
+import dataclasses
+import http.client
+import json
+import os
+import platform
+import random
+import statistics
+import string
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import uuid
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from flask import Flask, Response, request  # noqa: E402  (after the path fix)
+
+GATEWAY_PATH = "/scripts/q.py"
+PROJECT = "mobwrite-bench"
+NOOP_APP = "bench.gateway:noop_app"
+
+# ---------------------------------------------------------------- the baseline
+
+noop_app = Flask("mobwrite_bench_noop")
+
+
+@noop_app.route("/")
+def _noop_landing():
+    return Response("ok\n", mimetype="text/plain")
+
+
+@noop_app.route(GATEWAY_PATH, methods=["GET", "POST"])
+def _noop_gateway():
+    """The same form parsing as a real sync, then nothing: an empty answer."""
+    request.values.get("q")
+    return Response("", mimetype="text/plain")
+
+
+# ---------------------------------------------------------------- /proc CPU
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def session_cpu(sid):
+    """CPU seconds (user+system) of every live process in session ``sid``,
+    plus the reaped children of its leader (a worker that was replaced)."""
+    total = 0
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name) as f:
+                raw = f.read()
+        except OSError:
+            continue
+        fields = raw[raw.rindex(")") + 2:].split()
+        if int(fields[3]) != sid:  # field 6: session id
+            continue
+        total += int(fields[11]) + int(fields[12])  # fields 14, 15: utime, stime
+        if int(name) == sid:
+            total += int(fields[13]) + int(fields[14])  # fields 16, 17: cutime, cstime
+    return total / _TICK
+
+
+def session_pids(sid):
+    pids = set()
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                with open("/proc/%s/stat" % name) as f:
+                    raw = f.read()
+                if int(raw[raw.rindex(")") + 2:].split()[3]) == sid:
+                    pids.add(int(name))
+    return pids
+
+
+# ---------------------------------------------------------------- documents and edits
+
+def make_text(size, seed):
+    """ASCII prose-like text of exactly ``size`` characters, in lines."""
+    rng = random.Random(seed)
+    words, length, line = [], 0, 0
+    while length < size:
+        word = "".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(2, 9)))
+        sep = "\n" if line > 60 else " "
+        line = 0 if sep == "\n" else line + len(word) + 1
+        words.append(word + sep)
+        length += len(word) + 1
+    return "".join(words)[:size]
+
+
+def small_edit(shared, rng, target):
+    """Insert or delete 2-6 characters at a random place, keeping the text
+    near ``target`` characters."""
+    text = shared.text
+    n = rng.randint(2, 6)
+    if len(text) >= target and len(text) > n:
+        at = rng.randrange(len(text) - n)
+        shared.text = text[:at] + text[at + n:]
+    else:
+        at = rng.randrange(len(text) + 1)
+        shared.text = text[:at] + "".join(rng.choice(string.ascii_lowercase) for _ in range(n)) + text[at:]
+
+
+# ---------------------------------------------------------------- HTTP load
+
+class Transport:
+    """One keep-alive-if-the-server-allows connection (gunicorn's sync worker
+    closes after each answer; http.client reconnects by itself)."""
+
+    def __init__(self, base_url, timeout=30):
+        parsed = urllib.parse.urlsplit(base_url)
+        self.host, self.port, self.timeout = parsed.hostname, parsed.port, timeout
+        self.conn = None
+
+    def post(self, text):
+        if self.conn is None:
+            self.conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        body = ("q=" + urllib.parse.quote(text, safe="")).encode("ascii")
+        try:
+            self.conn.request("POST", GATEWAY_PATH, body=body,
+                              headers={"Content-Type": "application/x-www-form-urlencoded"})
+            response = self.conn.getresponse()
+            data = response.read()
+        except (OSError, http.client.HTTPException):
+            self.close()
+            raise
+        return response.status, data.decode("utf-8")
+
+    def close(self):
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+
+@dataclasses.dataclass
+class Tally:
+    syncs: int = 0
+    edits: int = 0
+    errors: int = 0
+
+
+class LoadRun:
+    """10 clients on one document, each on a thread, syncing in a loop."""
+
+    def __init__(self, base_url, doc, n_clients, doc_size, edit_prob, seed, baseline):
+        from mobwrite.client import Client
+        self.base_url, self.doc, self.doc_size = base_url, doc, doc_size
+        self.edit_prob, self.baseline = edit_prob, baseline
+        self.clients = [Client("bench-%s-%d" % (doc[-8:], i)) for i in range(n_clients)]
+        self.rngs = [random.Random(seed * 1000 + i) for i in range(n_clients)]
+        self.tallies = [Tally() for _ in range(n_clients)]
+        self.latencies = [[] for _ in range(n_clients)]
+        self.window = False
+        self.stop = threading.Event()
+        text = make_text(doc_size, seed)
+        for i, client in enumerate(self.clients):
+            # In a real run the first client brings the text and the others
+            # receive it; the baseline answers nothing, so everyone starts with it.
+            client.share(doc, text if (i == 0 or baseline) else "")
+        self.errors_seen = []
+
+    def sync(self, i, transport, edit=False):
+        client = self.clients[i]
+        if edit:
+            small_edit(client.docs[self.doc], self.rngs[i], self.doc_size)
+        status, answer = transport.post(client.request())
+        if status != 200:
+            raise RuntimeError("HTTP %d: %s" % (status, answer[:200]))
+        if self.baseline:
+            for shared in client.docs.values():  # nobody acknowledges: pretend the server did
+                shared.edit_stack.clear()
+        else:
+            client.receive(answer)
+
+    def warm_up(self):
+        transport = Transport(self.base_url)
+        try:
+            for _ in range(2):
+                for i in range(len(self.clients)):
+                    self.sync(i, transport)
+        finally:
+            transport.close()
+
+    def _loop(self, i, deadline, max_syncs):
+        transport, rng, tally, lat = Transport(self.base_url), self.rngs[i], self.tallies[i], self.latencies[i]
+        try:
+            while not self.stop.is_set() and tally.syncs < max_syncs and time.monotonic() < deadline:
+                edit = rng.random() < self.edit_prob
+                started = time.perf_counter()
+                try:
+                    self.sync(i, transport, edit)
+                except (OSError, http.client.HTTPException, RuntimeError) as exc:
+                    tally.errors += 1
+                    if len(self.errors_seen) < 5:
+                        self.errors_seen.append(str(exc)[:200])
+                    time.sleep(0.01)
+                    continue
+                if self.window and len(lat) < 100_000:
+                    lat.append(time.perf_counter() - started)
+                tally.syncs += 1
+                tally.edits += edit
+        finally:
+            transport.close()
+
+    def totals(self):
+        return Tally(sum(t.syncs for t in self.tallies), sum(t.edits for t in self.tallies),
+                     sum(t.errors for t in self.tallies))
+
+    def measure(self, duration, server_sid, service_sids, settle=0.3):
+        """Run the clients; measure a window of ``duration`` seconds."""
+        deadline = time.monotonic() + settle + duration + 30
+        threads = [threading.Thread(target=self._loop, args=(i, deadline, 10_000_000), daemon=True)
+                   for i in range(len(self.clients))]
+        for thread in threads:
+            thread.start()
+        try:
+            time.sleep(settle)
+            pids0 = session_pids(server_sid)
+            before = (time.monotonic(), self.totals(), session_cpu(server_sid),
+                      sum(session_cpu(s) for s in service_sids), time.process_time())
+            self.window = True
+            time.sleep(duration)
+            self.window = False
+            after = (time.monotonic(), self.totals(), session_cpu(server_sid),
+                     sum(session_cpu(s) for s in service_sids), time.process_time())
+            pids1 = session_pids(server_sid)
+        finally:
+            self.stop.set()
+            for thread in threads:
+                thread.join(35)
+        seconds = after[0] - before[0]
+        syncs = after[1].syncs - before[1].syncs
+        edits = after[1].edits - before[1].edits
+        errors = after[1].errors - before[1].errors
+        per = max(syncs, 1)
+        lat = sorted(x for xs in self.latencies for x in xs)
+        return {
+            "seconds": round(seconds, 3),
+            "syncs": syncs,
+            "edits": edits,
+            "errors": errors,
+            "syncs_per_s": syncs / seconds,
+            "server_cpu_s": after[2] - before[2],
+            "server_cpu_us_per_sync": (after[2] - before[2]) * 1e6 / per,
+            "server_cores_busy": (after[2] - before[2]) / seconds,
+            "service_cpu_us_per_sync": (after[3] - before[3]) * 1e6 / per if service_sids else None,
+            "client_cpu_us_per_sync": (after[4] - before[4]) * 1e6 / per,
+            "latency_ms_p50": 1000 * lat[len(lat) // 2] if lat else None,
+            "latency_ms_p95": 1000 * lat[int(len(lat) * 0.95)] if lat else None,
+            "workers_replaced": pids0 != pids1,
+        }
+
+    def converged(self, rounds=6):
+        """Quiet syncs until every client holds the same text (or give up)."""
+        if self.baseline:
+            return None
+        transport = Transport(self.base_url)
+        try:
+            for _ in range(rounds):
+                for i in range(len(self.clients)):
+                    with contextlib.suppress(OSError, http.client.HTTPException, RuntimeError):
+                        self.sync(i, transport)
+                texts = {c.docs[self.doc].text for c in self.clients}
+                if len(texts) == 1:
+                    return True
+            return False
+        finally:
+            transport.close()
+
+
+# ---------------------------------------------------------------- servers
+
+@dataclasses.dataclass
+class Setup:
+    name: str
+    app: str
+    env: dict
+    workers: int
+    services: list  # devservers.Server objects whose CPU counts as "svc"
+    server: object = None
+
+
+def backend_setups(names, workers, emulator, redis_srv, memcached_srv, tmpdir):
+    base = {"MOBWRITE_LOG_LEVEL": "WARNING", "REDIS_CACHE_URL": "", "MEMCACHED_HOSTS": ""}
+    if emulator is not None:
+        base.update(DATASTORE_EMULATOR_HOST=emulator.address, DATASTORE_PROJECT_ID=PROJECT,
+                    GOOGLE_CLOUD_PROJECT=PROJECT)
+    setups = []
+    for name in names:
+        env = dict(base)
+        services = []
+        app = "main:app"
+        n = workers
+        if name == "noop":
+            app = NOOP_APP
+        elif name == "memory":
+            env["MOBWRITE_STORE"] = "memory"
+            n = 1  # per process: with two workers each would keep its own texts
+        elif name == "sqlite":
+            env.update(MOBWRITE_STORE="sqlite", MOBWRITE_SQLITE_PATH=os.path.join(tmpdir, "bench.sqlite3"))
+        elif name.startswith("datastore"):
+            env["MOBWRITE_STORE"] = "datastore"
+            services.append(emulator)
+            if name.endswith("+redis"):
+                env["REDIS_CACHE_URL"] = redis_srv.address
+                services.append(redis_srv)
+            elif name.endswith("+memcached"):
+                env["MEMCACHED_HOSTS"] = memcached_srv.address
+                services.append(memcached_srv)
+        else:
+            raise ValueError(name)
+        setups.append(Setup(name, app, env, n, services))
+    return setups
+
+
+# ---------------------------------------------------------------- section 2: round trips
+
+def _import_create_app():
+    """``main`` builds a default app when imported; keep that one in memory
+    so importing it opens no store of its own."""
+    saved = os.environ.get("MOBWRITE_STORE")
+    os.environ["MOBWRITE_STORE"] = "memory"
+    try:
+        import main
+    finally:
+        if saved is None:
+            os.environ.pop("MOBWRITE_STORE", None)
+        else:
+            os.environ["MOBWRITE_STORE"] = saved
+    return main.create_app
+
+
+class CacheStats:
+    """Command counts of the cache server, for deltas."""
+
+    def __init__(self, kind, address):
+        self.kind = kind
+        if kind == "redis":
+            import redis
+            self.client = redis.Redis.from_url(address)
+        elif kind == "memcached":
+            from pymemcache.client.base import Client as Memcache
+            host, _, port = address.partition(":")
+            self.client = Memcache((host, int(port)))
+        else:
+            self.client = None
+
+    def snapshot(self):
+        if self.kind == "redis":
+            stats = self.client.info("commandstats")
+            return collections.Counter({k.removeprefix("cmdstat_"): v["calls"] for k, v in stats.items()
+                                        if k not in ("cmdstat_info",)})
+        if self.kind == "memcached":
+            s = {k.decode(): v for k, v in self.client.stats().items()}
+            keys = ("cmd_get", "get_hits", "get_misses", "cmd_set", "cmd_touch",
+                    "cas_hits", "cas_misses", "cas_badval", "delete_hits", "delete_misses",
+                    "incr_hits", "incr_misses", "decr_hits", "decr_misses")
+            return collections.Counter({k: int(s.get(k, 0)) for k in keys})
+        return collections.Counter()
+
+    def close(self):
+        if self.client is not None:
+            with contextlib.suppress(Exception):
+                self.client.close()
+
+
+def count_round_trips(name, create_app, redis_srv, memcached_srv, n, doc_size, seed):
+    """Per-sync Datastore RPCs (by method) and cache commands for one backend."""
+    from google.cloud import ndb
+
+    from mobwrite.client import Client
+    from mobwrite.config import Settings
+    from mobwrite.stores.datastore import DatastoreStore, _global_cache
+
+    overrides, cache_kind, cache_addr = {}, None, None
+    if name.endswith("+redis"):
+        overrides, cache_kind, cache_addr = {"redis_url": redis_srv.address}, "redis", redis_srv.address
+    elif name.endswith("+memcached"):
+        overrides = {"memcached_hosts": memcached_srv.address}
+        cache_kind, cache_addr = "memcached", memcached_srv.address
+    settings = Settings(store="datastore", project=PROJECT, log_level="WARNING", **overrides)
+    store = DatastoreStore(ndb.Client(project=PROJECT, namespace="b" + uuid.uuid4().hex[:12]),
+                           _global_cache(settings))
+    cache = CacheStats(cache_kind, cache_addr)
+    try:
+        web = create_app(settings, store).test_client()
+        doc = "bench-rt-" + uuid.uuid4().hex[:10]
+        client = Client("rt-user")
+        client.share(doc, make_text(doc_size, seed))
+        rng = random.Random(seed)
+
+        def sync():
+            response = web.post(GATEWAY_PATH, data={"q": client.request()})
+            if response.status_code != 200:
+                raise RuntimeError("HTTP %d: %s" % (response.status_code, response.get_data(as_text=True)[:200]))
+            client.receive(response.get_data(as_text=True))
+
+        def edit():
+            shared = client.docs[doc]
+            at = rng.randrange(len(shared.text) + 1)
+            shared.text = shared.text[:at] + "".join(rng.choice(string.ascii_lowercase) for _ in range(4)) \
+                + shared.text[at:]
+
+        for _ in range(3):  # create the text, get acknowledged
+            sync()
+        for _ in range(2):  # idle polls: the cache (if any) now holds the text
+            sync()
+
+        # (name, what runs before each counted sync, uncounted; whether the counted sync edits)
+        phases = [("idle poll", None, False),
+                  ("edit (insert)", None, True),
+                  ("idle poll after an edit", "edit-sync", False)]
+        results = {}
+        for phase, before, edits in phases:
+            store.rpc_counts.clear()
+            rpcs, ops, times = collections.Counter(), collections.Counter(), []
+            for _ in range(n):
+                if before == "edit-sync":
+                    edit()
+                    sync()
+                if edits:
+                    edit()
+                rpc0, ops0 = collections.Counter(store.rpc_counts), cache.snapshot()
+                started = time.perf_counter()
+                sync()
+                times.append(time.perf_counter() - started)
+                rpcs.update(collections.Counter(store.rpc_counts) - rpc0)
+                ops.update(cache.snapshot() - ops0)
+            results[phase] = {
+                "syncs": n,
+                "rpcs_per_sync": sum(rpcs.values()) / n,
+                "by_method": {k: v / n for k, v in sorted(rpcs.items())},
+                "cache_ops_per_sync": {k: v / n for k, v in sorted(ops.items())} if cache_kind else None,
+                "ms_median": 1000 * statistics.median(times),
+            }
+        return results
+    finally:
+        cache.close()
+        with contextlib.suppress(Exception):
+            store.close()
+
+
+# ---------------------------------------------------------------- printing
+
+def table(headers, rows, align=None):
+    widths = [max(len(str(h)), *(len(str(r[i])) for r in rows)) if rows else len(str(h))
+              for i, h in enumerate(headers)]
+    align = align or ["<"] + [">"] * (len(headers) - 1)
+    line = lambda cells: "  ".join("%-*s" % (w, c) if a == "<" else "%*s" % (w, c)  # noqa: E731
+                                   for c, w, a in zip(cells, widths, align))
+    out = [line(headers), line(["-" * w for w in widths])]
+    out += [line([str(c) for c in r]) for r in rows]
+    return "\n".join(o.rstrip() for o in out)
+
+
+def fmt(value, spec="%.0f"):
+    return "-" if value is None else spec % value
+
+
+def machine_line():
+    cpu = ""
+    with contextlib.suppress(OSError):
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    rev = ""
+    with contextlib.suppress(Exception):
+        rev = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True, timeout=5).stdout.strip()
+    import gunicorn
+    return {"nproc": os.cpu_count(), "cpu": cpu, "python": platform.python_version(),
+            "gunicorn": gunicorn.__version__, "git": rev, "loadavg_1m": os.getloadavg()[0]}
+
+
+def median_of(runs, key):
+    values = [r[key] for r in runs if r.get(key) is not None]
+    return statistics.median(values) if values else None
+
+
+def print_http(workload, edit_prob, setups, runs):
+    base = runs.get("noop")
+    base_rate = median_of(base, "syncs_per_s") if base else None
+    base_cpu = median_of(base, "server_cpu_us_per_sync") if base else None
+    rows = []
+    summary = {}
+    for setup in setups:
+        rs = runs[setup.name]
+        rate, cpu = median_of(rs, "syncs_per_s"), median_of(rs, "server_cpu_us_per_sync")
+        cpus = [r["server_cpu_us_per_sync"] for r in rs]
+        spread = (max(cpus) - min(cpus)) / cpu * 100 if cpu else None
+        conv = [r.get("converged") for r in rs]
+        med = {k: median_of(rs, k) for k in ("seconds", "syncs", "edits", "errors", "syncs_per_s", "server_cpu_s",
+                                             "server_cpu_us_per_sync", "server_cores_busy",
+                                             "service_cpu_us_per_sync", "client_cpu_us_per_sync",
+                                             "latency_ms_p50", "latency_ms_p95")}
+        med.update(rate_vs_noop=rate / base_rate if base_rate else None,
+                   cpu_vs_noop=cpu / base_cpu if base_cpu else None,
+                   converged_all=None if setup.name == "noop" else all(conv),
+                   errors_total=sum(r["errors"] for r in rs), workers=setup.workers,
+                   workers_replaced=any(r["workers_replaced"] for r in rs))
+        summary[setup.name] = {"median": med, "repeats": rs}
+        rows.append([setup.name, setup.workers, fmt(rate), fmt(med["rate_vs_noop"], "%.2f"), fmt(cpu),
+                     fmt(spread, "±%.0f%%"), fmt(med["cpu_vs_noop"], "%.2f"),
+                     fmt(1e6 / cpu if cpu else None), fmt(med["service_cpu_us_per_sync"]),
+                     fmt(med["client_cpu_us_per_sync"]),
+                     fmt(med["latency_ms_p50"], "%.1f"), fmt(med["latency_ms_p95"], "%.1f"),
+                     fmt(100 * med["edits"] / med["syncs"] if med["syncs"] else None, "%.0f%%"),
+                     med["errors_total"],
+                     "-" if setup.name == "noop" else ("yes" if all(conv) else "NO")
+                     + (" (worker replaced)" if med["workers_replaced"] else "")])
+    title = ("workload %r: %s" % (workload, "idle polls only" if not edit_prob else
+                                  "each sync edits (2-6 chars) with p=%.2f, else an idle poll" % edit_prob))
+    print("\n" + title)
+    print(table(["backend", "w", "syncs/s", "×noop", "srv µs/sync", "spread", "×noop", "syncs/core-s",
+                 "svc µs/sync", "client µs/sync", "p50 ms", "p95 ms", "edits", "errors", "converged"], rows))
+    return summary
+
+
+def print_round_trips(results):
+    methods = sorted({m for phases in results.values() for p in phases.values() for m in p["by_method"]})
+    rows = []
+    for name, phases in results.items():
+        for phase, r in phases.items():
+            cache = r["cache_ops_per_sync"]
+            cache_text = "-" if cache is None else (" ".join("%s %.2f" % kv for kv in cache.items() if kv[1]) or "none")
+            rows.append([name, phase, "%.2f" % r["rpcs_per_sync"]]
+                        + ["%.2f" % r["by_method"].get(m, 0) for m in methods]
+                        + ["%.1f" % r["ms_median"], cache_text])
+    print(table(["backend", "sync", "RPCs"] + methods + ["ms p50", "cache commands per sync"], rows,
+                ["<", "<"] + [">"] * (len(methods) + 2) + ["<"]))
+
+
+# ---------------------------------------------------------------- main
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="short windows, 2 repeats, fewer syncs counted")
+    parser.add_argument("--duration", type=float, help="seconds per measured window (default 4; quick 1.5)")
+    parser.add_argument("--repeats", type=int, help="windows per backend and workload (default 3; quick 2)")
+    parser.add_argument("--polls", type=int, help="counted syncs per kind in section 2 (default 100; quick 20)")
+    parser.add_argument("--clients", type=int, default=10)
+    parser.add_argument("--doc-kb", type=float, default=10)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (memory always uses 1)")
+    parser.add_argument("--backends", default="noop,memory,sqlite,datastore,datastore+redis,datastore+memcached")
+    parser.add_argument("--workloads", default="mixed,idle", help="mixed and/or idle")
+    parser.add_argument("--edit-prob", type=float, default=0.25, help="chance that a sync of 'mixed' edits")
+    parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument("--skip-round-trips", action="store_true")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--json", metavar="PATH", help="write every figure to PATH")
+    args = parser.parse_args(argv)
+    duration = args.duration or (1.5 if args.quick else 4.0)
+    repeats = args.repeats or (2 if args.quick else 3)
+    polls = args.polls or (20 if args.quick else 100)
+    if duration <= 0 or duration > 600 or not 1 <= repeats <= 50 or not 1 <= polls <= 10_000 \
+            or not 1 <= args.clients <= 200:
+        parser.error("duration, repeats, polls or clients out of range")
+    names = [n.strip() for n in args.backends.split(",") if n.strip()]
+    if "noop" in names:
+        names.remove("noop")
+    names.insert(0, "noop")  # the baseline, always first
+    workloads = {"mixed": args.edit_prob, "idle": 0.0}
+    workloads = {w: workloads[w] for w in args.workloads.split(",") if w in workloads}
+    doc_size = int(args.doc_kb * 1024)
+    need_ds = any(n.startswith("datastore") for n in names) or not args.skip_round_trips
+    need_redis = "datastore+redis" in names or not args.skip_round_trips
+    need_memcached = "datastore+memcached" in names or not args.skip_round_trips
+
+    from mobwrite import devservers
+
+    machine = machine_line()
+    run_id = uuid.uuid4().hex[:8]
+    print("MobWrite gateway benchmark %s: syncs/s and server CPU per sync through gunicorn (%d clients, "
+          "one %d-byte document, %gs windows x %d, medians), then Datastore RPCs per sync counted in-process"
+          % (run_id, args.clients, doc_size, duration, repeats))
+    print("machine: nproc=%(nproc)s, %(cpu)s, Python %(python)s, gunicorn %(gunicorn)s, git %(git)s, "
+          "load average %(loadavg_1m).2f (other work on the machine skews the figures)" % machine)
+    started = time.monotonic()
+    report = {"run": run_id, "machine": machine,
+              "settings": {"duration": duration, "repeats": repeats, "polls": polls, "clients": args.clients,
+                           "doc_size": doc_size, "workers": args.workers, "edit_prob": args.edit_prob}}
+    servers = []
+    tmpdir = tempfile.mkdtemp(prefix="mobwrite-bench-")
+    try:
+        def start(what, needed, launch):
+            if not needed:
+                return None
+            try:
+                server = launch()
+            except (RuntimeError, OSError) as exc:
+                print("could not start %s, so the figures that need it are left out: %s"
+                      % (what, str(exc).splitlines()[0]))
+                return None
+            servers.append(server)
+            return server
+
+        emulator = start("the Datastore emulator", need_ds, lambda: devservers.start_datastore_emulator(PROJECT))
+        if emulator is not None:
+            os.environ["DATASTORE_EMULATOR_HOST"] = emulator.address
+            os.environ["DATASTORE_PROJECT_ID"] = PROJECT
+        redis_srv = start("redis-server", need_redis, devservers.start_redis)
+        memcached_srv = start("memcached", need_memcached, devservers.start_memcached)
+        names = [n for n in names if not ((n.startswith("datastore") and emulator is None)
+                                          or (n.endswith("+redis") and redis_srv is None)
+                                          or (n.endswith("+memcached") and memcached_srv is None))]
+
+        if not args.skip_http:
+            setups = backend_setups(names, args.workers, emulator, redis_srv, memcached_srv, tmpdir)
+            for setup in setups:
+                setup.server = devservers.start_gunicorn(setup.env, app=setup.app, workers=setup.workers, root=ROOT)
+                servers.append(setup.server)
+            print("servers up in %.1fs; section 1: through gunicorn (w = workers; srv = gunicorn master+workers "
+                  "CPU; svc = emulator/Redis/memcached CPU; client = this load generator's CPU)"
+                  % (time.monotonic() - started))
+            http_runs = {w: {s.name: [] for s in setups} for w in workloads}
+            for rep in range(repeats):
+                for workload, edit_prob in workloads.items():
+                    for setup in setups:
+                        doc = "bench-%s-%s-%d-%s" % (run_id, workload, rep, setup.name.replace("+", "-"))
+                        load = LoadRun(setup.server.address, doc, args.clients, doc_size, edit_prob,
+                                       args.seed + rep, baseline=setup.name == "noop")
+                        load.warm_up()
+                        result = load.measure(duration, setup.server.process.pid,
+                                              [s.process.pid for s in setup.services])
+                        result["converged"] = load.converged()
+                        result["error_samples"] = load.errors_seen
+                        http_runs[workload][setup.name].append(result)
+                        if load.errors_seen:
+                            print("  %s/%s repeat %d: %d errors, e.g. %s" % (setup.name, workload, rep + 1,
+                                                                            result["errors"], load.errors_seen[0]))
+            report["http"] = {}
+            for workload, edit_prob in workloads.items():
+                report["http"][workload] = print_http(workload, edit_prob, setups, http_runs[workload])
+            print("(×noop: against the no-op Flask app on the same gunicorn; spread: (max-min)/median of srv "
+                  "µs/sync; syncs/core-s = 1e6 / srv µs/sync; memory runs 1 worker, its state being per process, "
+                  "so its syncs/s is not comparable; the clients share this machine's %s cores with the servers)"
+                  % machine["nproc"])
+            for setup in setups:  # free the CPU for section 2
+                setup.server.stop()
+
+        if not args.skip_round_trips and emulator is not None:
+            create_app = _import_create_app()
+            print("\nsection 2: Datastore round trips per sync, counted by the store's stub (in-process, emulator; "
+                  "one client, %d-byte document, %d counted syncs each)" % (doc_size, polls))
+            round_trips = {}
+            for name in ("datastore", "datastore+redis", "datastore+memcached"):
+                if emulator is None or (name.endswith("+redis") and redis_srv is None) \
+                        or (name.endswith("+memcached") and memcached_srv is None):
+                    continue
+                round_trips[name] = count_round_trips(name, create_app, redis_srv, memcached_srv, polls,
+                                                      doc_size, args.seed)
+            print_round_trips(round_trips)
+            print("(aim, DESIGN.md: idle poll <= 1 RPC and no read the cache could serve; edit <= 3)")
+            report["round_trips"] = round_trips
+        report["elapsed_s"] = round(time.monotonic() - started, 1)
+        report["loadavg_1m_end"] = os.getloadavg()[0]
+        print("\ndone in %.0fs (load average now %.2f)" % (report["elapsed_s"], report["loadavg_1m_end"]))
+    finally:
+        for server in reversed(servers):
+            with contextlib.suppress(Exception):
+                server.stop()
+        import shutil
+        shutil.rmtree(tmpdir, ignore_errors=True)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(report, f, indent=1, default=str)
+        print("figures written to %s" % args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
