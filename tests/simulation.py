@@ -52,11 +52,20 @@ class Typist:
         return [token for token, version in self.sent if version < self.doc.acked]
 
 
-def assert_converged(typists, master):
+def assert_converged(typists, master, server_log=()):
     texts = {t.client.user: t.doc.text for t in typists}
     assert len(set(texts.values())) == 1, texts
     assert master == next(iter(texts.values()))
     acknowledged = [token for t in typists for token in t.acknowledged()]
     lost = [token for token in acknowledged if token not in master]
-    assert not lost, "acknowledged edits missing from the final text: %s" % lost
+    context = {token: [master[max(0, i - 12):i + 20] for i in _find(master, token.strip())] for token in lost}
+    assert not lost, "acknowledged edits missing from the final text: %s\nserver log:\n%s" % (
+        context, "\n".join(server_log))
     return acknowledged
+
+
+def _find(text, word):
+    at = text.find(word)
+    while at >= 0:
+        yield at
+        at = text.find(word, at + 1)
