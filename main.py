@@ -13,7 +13,7 @@ def create_app(settings=None, store=None):
     """Build the app: the sync gateway and the static files served from zips."""
     settings = settings or Settings.from_env()
     logs.configure(settings)
-    app = Flask(__name__, instance_relative_config=True)
+    app = Flask(__name__, instance_relative_config=True, static_folder=None)  # zipserve owns /static
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body
     app.register_blueprint(gateway.create_blueprint(settings, store))
     app.register_blueprint(zipserve.create_blueprint(), url_prefix="/static")
