@@ -9,7 +9,7 @@ import unicodedata
 
 MAX_VERSION = 2**31 - 1
 MAX_NAME = 256
-_VERSION = re.compile(r"[0-9]{1,10}")
+_VERSION = re.compile(r"[0-9]+")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,7 +65,10 @@ def valid_name(name):
 def _version(text):
     if not _VERSION.fullmatch(text):
         return None
-    value = int(text)
+    digits = text.lstrip("0") or "0"
+    if len(digits) > 10:
+        return None  # far out of range, and int() of a huge string is costly
+    value = int(digits)
     return value if value <= MAX_VERSION else None
 
 

@@ -116,9 +116,8 @@ class DatastoreStore(Store):
             future.check_success()
 
     def add_fragment(self, fragment, ttl):
-        key = ndb.Key(Buffer, "b:%s\n%d" % (fragment.id, fragment.size))
-
         def attempt():
+            key = ndb.Key(Buffer, "b:%s\n%d" % (fragment.id, fragment.size))
             buffer = key.get()
             stamp = _now()
             if buffer is None or buffer.updated < stamp - datetime.timedelta(seconds=ttl):
