@@ -5,6 +5,13 @@ The route is added to the URL map directly so that it matches every method
 (ZipServe answers 405 itself, as plain text) and every path, "//" included,
 without Werkzeug merging slashes or redirecting: path checks are ZipServe's.
 Its converter outranks Flask's own ``/static/<path:filename>`` rule.
+
+With ``config.fast_path`` (the default) registering the blueprint also puts
+ZipServe in front of ``app.wsgi_app``, as WhiteNoise is deployed: requests
+below the prefix then skip Flask's per-request machinery (contexts,
+routing, Response objects), which costs more than serving the file. The
+same ZipServe answers either way; the route still serves ``url_for`` and
+apps that turn the fast path off (ZIPSERVE_FAST_PATH=0).
 """
 
 from flask import Blueprint, Response, current_app, request, url_for
@@ -36,10 +43,14 @@ def create_blueprint(config=None, name="zipserve"):
 
     def setup(state):
         app = state.app
-        server = ZipServe(config, root=app.root_path)
+        prefix = (state.url_prefix or "").rstrip("/")
+        fast = config.fast_path and bool(prefix)
+        server = ZipServe(config, root=app.root_path, app=app.wsgi_app if fast else None,
+                          prefix=prefix + "/")
+        if fast:
+            app.wsgi_app = server
         app.extensions[EXTENSION] = server
         app.url_map.converters.setdefault("zipserve_any", AnyPathConverter)
-        prefix = (state.url_prefix or "").rstrip("/")
         endpoint = f"{state.name_prefix}.{state.name}.member".lstrip(".")
         app.url_map.add(Rule(f"{prefix}/<zipserve_any:subpath>", endpoint=endpoint,
                              methods=None, merge_slashes=False, strict_slashes=False))

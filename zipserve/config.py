@@ -26,6 +26,7 @@ class Config:
     version: str = "auto"
     version_segment: str = "v"
     immutable_max_age: int = 365 * 24 * 3600
+    fast_path: bool = True
 
     def __post_init__(self):
         names = [name for name, _ in self.archives]
@@ -48,6 +49,7 @@ class Config:
         names, each optionally ``name=file.zip+file2.zip`` to name its files.
         ZIPSERVE_CORS_ORIGIN set to an empty string sends no CORS header;
         ZIPSERVE_VERSION set to an empty string turns the versioned prefix off.
+        ZIPSERVE_FAST_PATH=0 sends requests through Flask's routing (slower).
         """
         env = os.environ if environ is None else environ
         kwargs = {}
@@ -61,6 +63,8 @@ class Config:
             kwargs["cors_origin"] = env["ZIPSERVE_CORS_ORIGIN"].strip()
         if "ZIPSERVE_VERSION" in env:
             kwargs["version"] = env["ZIPSERVE_VERSION"].strip()
+        if env.get("ZIPSERVE_FAST_PATH", "").strip():
+            kwargs["fast_path"] = env["ZIPSERVE_FAST_PATH"].strip().lower() not in ("0", "false", "no", "off")
         return cls(**kwargs)
 
     def parts(self, name, files):

@@ -85,9 +85,11 @@ def make_app(config):
     return app
 
 
-@pytest.fixture
-def app(sample_dir):
-    return make_app(sample_config(sample_dir))
+@pytest.fixture(params=[True, False], ids=["fast-path", "flask-route"])
+def app(request, sample_dir):
+    """The sample app, through both faces: ZipServe in front of Flask's
+    wsgi_app (the default) and the blueprint's Flask route."""
+    return make_app(sample_config(sample_dir, fast_path=request.param))
 
 
 @pytest.fixture

@@ -131,9 +131,10 @@ def test_traversal_corpus_decoded_once_is_404_in_respond(sample_dir):
     assert server.respond("GET", "lib/a.js", {})[0].startswith("200")
 
 
-def test_traversal_corpus_over_a_real_server_is_404_and_opens_nothing(sample_dir, live_server):
+@pytest.mark.parametrize("fast", [True, False], ids=["fast-path", "flask-route"])
+def test_traversal_corpus_over_a_real_server_is_404_and_opens_nothing(sample_dir, live_server, fast):
     recorder = OpenRecorder.get()
-    server = live_server(make_app(sample_config(sample_dir)))
+    server = live_server(make_app(sample_config(sample_dir, fast_path=fast)))
     archives = server.server.app.extensions["zipserve"].archives
     raw_get(server.port, "/warm-up")  # the server's own lazy set-up
     recorder.events.clear()

@@ -108,8 +108,8 @@ def test_blueprint_wins_over_flasks_own_static_route(tmp_path, sample_dir):
     (static / "lib" / "a.js").write_text("from the folder")
     flask_app = Flask("demo", root_path=str(tmp_path / "app"))
     assert flask_app.static_folder  # Flask's own /static/<path:filename> exists
-    flask_app.register_blueprint(zipserve.create_blueprint(sample_config(sample_dir)),
-                                 url_prefix="/static")
+    config = sample_config(sample_dir, fast_path=False)  # the route itself must win
+    flask_app.register_blueprint(zipserve.create_blueprint(config), url_prefix="/static")
     assert flask_app.test_client().get("/static/lib/a.js").data == SMALL_JS
 
 
@@ -129,6 +129,23 @@ def test_other_routes_of_the_app_are_untouched(app):
     client = app.test_client()
     assert client.get("/hello").data == b"hi"
     assert client.post("/hello").status_code == 405  # Flask's, not ours
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_fast_path_skips_flask_and_the_route_does_not(sample_dir, fast, monkeypatch):
+    if not fast:
+        monkeypatch.setenv("ZIPSERVE_FAST_PATH", "0")
+    monkeypatch.setenv("ZIPSERVE_DIR", str(sample_dir))
+    monkeypatch.setenv("ZIPSERVE_ARCHIVES", "lib")
+    flask_app = make_app(None)
+    seen = []
+    flask_app.before_request(lambda: seen.append(1))
+    client = flask_app.test_client()
+    assert client.get("/static/lib/a.js").data == SMALL_JS
+    assert client.get("/static//lib/a.js").status_code == 404
+    assert len(seen) == (0 if fast else 2)
+    with flask_app.test_request_context():
+        assert flask_app.url_for("zipserve.member", subpath="lib/a.js") == "/static/lib/a.js"
 
 
 def test_plain_wsgi_app(sample_dir):
