@@ -2,15 +2,17 @@
 
 ZipServe maps ``folder/member`` paths to archive members and answers GET and
 HEAD: 200, 206, 304, 404, 405 or 416, never a 500 for anything a client
-sends. ``respond`` is independent of any framework; the blueprint module
-gives it a Flask face, and ``ZipServe`` itself is a WSGI app (or, given
-``app=``, WSGI middleware in front of another app, as WhiteNoise is).
+sends (a 503 if an archive breaks under it). ``respond`` is independent of
+any framework; the blueprint module gives it a Flask face, and ``ZipServe``
+itself is a WSGI app (or, given ``app=``, WSGI middleware in front of
+another app, as WhiteNoise is).
 """
 
 import hashlib
 import logging
 import os
 import threading
+import zlib
 
 from . import bodies, conditions, gzipwrap, headers, paths
 from .archive import Archive
@@ -24,6 +26,7 @@ NOT_MODIFIED = "304 Not Modified"
 NOT_FOUND = "404 Not Found"
 NOT_ALLOWED = "405 Method Not Allowed"
 UNSATISFIABLE = "416 Range Not Satisfiable"
+UNAVAILABLE = "503 Service Unavailable"
 
 
 class ZipServe:
@@ -52,6 +55,7 @@ class ZipServe:
         self._version = None if config.version == "auto" else config.version
         self._version_lock = threading.Lock()
         self._not_found = headers.error(self.common, NOT_FOUND, "Not found")
+        self._unavailable = headers.error(self.common, UNAVAILABLE, "Archive unreadable; retry")
         self._not_allowed = headers.error(self.common, NOT_ALLOWED, "Method not allowed",
                                           [("Allow", headers.ALLOW)])
 
@@ -93,8 +97,17 @@ class ZipServe:
 
         ``path`` is below the mount point, already percent-decoded once by
         the server ("dojo/dojo.js"); ``environ`` supplies the request headers
-        under their WSGI names (HTTP_RANGE, ...).
+        under their WSGI names (HTTP_RANGE, ...). An archive that cannot be
+        read any more (replaced or truncated under a running process) is a
+        logged 503, not a crash.
         """
+        try:
+            return self._respond(method, path, environ)
+        except (OSError, zlib.error):
+            log.exception("zipserve: cannot read %r", path)
+            return self._unavailable
+
+    def _respond(self, method, path, environ):
         if method != "GET" and method != "HEAD":
             return self._not_allowed
         segments = paths.split(path)

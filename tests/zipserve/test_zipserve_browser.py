@@ -5,7 +5,7 @@ import time
 import zipfile
 
 import pytest
-from conftest import make_app
+from zipserve_support import make_app
 from flask import Flask, Response
 
 from zipserve import Config

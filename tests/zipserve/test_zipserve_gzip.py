@@ -5,7 +5,7 @@ import zipfile
 import zlib
 
 import pytest
-from conftest import BIG_JS, SMALL_JS
+from zipserve_support import BIG_JS, SMALL_JS
 
 from zipserve import conditions, gzipwrap
 

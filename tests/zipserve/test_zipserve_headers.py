@@ -5,7 +5,7 @@ import email.utils
 import zipfile
 import zlib
 
-from conftest import BIG_JS, CSS, DATE, MEMBERS, NO_EXT, PNG, SMALL_JS, make_app, sample_config
+from zipserve_support import BIG_JS, CSS, DATE, MEMBERS, NO_EXT, PNG, SMALL_JS, make_app, sample_config
 
 import zipserve
 from zipserve import mime
@@ -88,7 +88,7 @@ def test_stale_version_is_served_but_not_immutable(client):
 
 def test_auto_version_changes_when_content_changes(sample_dir):
     before = zipserve.ZipServe(sample_config(sample_dir)).version
-    from conftest import write_zip
+    from zipserve_support import write_zip
 
     changed = dict(MEMBERS, **{"a.js": (SMALL_JS + b"//\n", zipfile.ZIP_DEFLATED)})
     write_zip(sample_dir / "lib.zip", changed)

@@ -5,7 +5,7 @@ import socket
 import sys
 
 import pytest
-from conftest import SMALL_JS, make_app, sample_config
+from zipserve_support import SMALL_JS, make_app, sample_config
 
 from zipserve import ZipServe, paths
 

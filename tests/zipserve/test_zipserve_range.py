@@ -1,7 +1,7 @@
 """Range requests: 206 for one satisfiable range, 416 when unsatisfiable."""
 
 import pytest
-from conftest import BIG_JS, PNG, SMALL_JS
+from zipserve_support import BIG_JS, PNG, SMALL_JS
 
 from zipserve import bodies
 

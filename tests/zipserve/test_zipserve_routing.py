@@ -5,7 +5,7 @@ import http.client
 import zipfile
 
 import pytest
-from conftest import SMALL_JS, make_app, sample_config, write_zip
+from zipserve_support import SMALL_JS, make_app, sample_config, write_zip
 from flask import Flask
 from werkzeug.test import Client
 
@@ -173,3 +173,13 @@ def test_config_rejects_bad_names():
         zipserve.Config(archives=(("v", ()),))
     with pytest.raises(ValueError):
         zipserve.Config(archives=(("a", ()), ("a", ())))
+
+
+def test_archive_truncated_under_a_running_server_is_503_not_500(app, sample_dir):
+    client = app.test_client()
+    assert client.get("/static/lib/a.js").status_code == 200  # the index is built
+    with open(sample_dir / "lib.zip", "r+b") as f:
+        f.truncate(100)
+    response = client.get("/static/lib/img.png")
+    assert response.status_code == 503
+    assert response.data == b"Archive unreadable; retry\n"

@@ -6,7 +6,7 @@ import http.client
 import threading
 import time
 
-from conftest import BIG_JS, PNG, SMALL_JS, make_app, sample_config
+from zipserve_support import BIG_JS, PNG, SMALL_JS, make_app, sample_config
 
 from zipserve import archive as archive_module
 
