@@ -88,11 +88,12 @@ def test_every_member_has_a_content_type_from_the_table(built):
     assert {"js", "css", "html", "png", "gif", "json", "svg", "swf", ""} <= seen
 
 
-def test_every_extension_dojo_ships_is_in_the_table():
+def test_every_extension_dojo_ships_is_in_the_table(built):  # built: node_modules is there
     shipped = set()
     for package in ("dojo", "dijit", "dojox"):
         for _, _, files in os.walk(os.path.join(REPO, "node_modules", package)):
             shipped.update(mime.extension(f) for f in files)
+    assert {"js", "less", "swf", "php"} <= shipped
     assert shipped - set(mime.TYPES) - {""} == set()
 
 
@@ -243,7 +244,7 @@ def test_exclusion_list_keeps_licences_and_runtime_data():
         assert build.excluded_by(rules, path) is None, path
 
 
-def test_split_archives_are_served_as_one_folder(tmp_path):
+def test_split_archives_are_served_as_one_folder(built, tmp_path):
     source = os.path.join(REPO, "node_modules", "dijit")
     out = tmp_path / "out"
     status = build.main(["--out", str(out), "--max-bytes", "300000", "--app-root", str(tmp_path),
