@@ -3,7 +3,7 @@ served out of the zips, against WhiteNoise serving the same files unpacked
 on disk, in one run on one gunicorn setup; and the CPU of a gzip response
 against compressing on the fly.
 
-    python -m bench.zipserve               # about 1.5 minutes on 2 cores
+    python -m bench.zipserve               # about 1 min 45 s on 2 cores
     python -m bench.zipserve --quick       # about 40 seconds
     python -m bench.zipserve --duration 8 --repeats 5
 
@@ -26,6 +26,10 @@ sends none, so zipserve must inflate each deflated member. Every response is
 checked against the files first. Server CPU is utime+stime of gunicorn's
 master and worker from /proc over the window; repeats are interleaved and
 figures are medians.
+
+Section 1b (in process): the same three apps called as WSGI callables, no
+server and no sockets, so only the serving code is timed: CPU µs per
+request over the mix, median of 5 passes.
 
 Section 2 (in process): for each deflated member of the mix, the CPU time
 of zipserve's gzip body (header + stored deflate stream + trailer) against
@@ -309,6 +313,46 @@ def cpu_per_response(fn, items, passes=5):
     return statistics.median(samples)
 
 
+def wsgi_cpu(env, paths, accept):
+    """CPU µs per request of each app called directly (no HTTP server)."""
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        apps = {"zipserve": zipserve_app(), "zipserve-route": zipserve_route_app(),
+                "whitenoise": whitenoise_app()}
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    environs = []
+    for path in paths:
+        environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/static/" + path, "SCRIPT_NAME": "",
+                   "QUERY_STRING": "", "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "80",
+                   "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.url_scheme": "http",
+                   "wsgi.input": None, "wsgi.errors": sys.stderr, "wsgi.multithread": True,
+                   "wsgi.multiprocess": False, "wsgi.run_once": False}
+        if accept:
+            environ["HTTP_ACCEPT_ENCODING"] = accept
+        environs.append(environ)
+
+    def start_response(status, headers, exc_info=None):
+        if not status.startswith("200"):
+            raise SystemExit(f"bench: {status}")
+
+    figures = {}
+    for name, app in apps.items():
+        def call(environ, app=app):
+            body = app(dict(environ), start_response)
+            for _ in body:
+                pass
+            if hasattr(body, "close"):
+                body.close()
+
+        for environ in environs:  # warm: open archives, build headers, fill caches
+            call(environ)
+        figures[name] = cpu_per_response(call, environs) * 1e6
+    return figures
+
+
 def gzip_cpu(zips_dir, paths, unpacked):
     """(member count, median size, µs per response of each way to send gzip)."""
     server = ZipServe(Config(directory=zips_dir, archives=tuple((a, ()) for a in ARCHIVES)))
@@ -371,11 +415,12 @@ def main(argv=None):
             for app in APPS:
                 server = Gunicorn(app, env)
                 try:
-                    for mix in mixes:
+                    for n, mix in enumerate(mixes):
                         accept = "gzip" if mix == "gzip" else ""
                         if repeat == 0:
                             check(server.port, paths, unpacked, accept)
-                        measure(server, paths, accept, 1, tmp)  # warm the worker
+                        if n == 0:
+                            measure(server, paths, accept, 1, tmp)  # warm the new worker
                         results[(app, mix)].append(measure(server, paths, accept, args.duration, tmp))
                 finally:
                     server.stop()
@@ -391,6 +436,16 @@ def main(argv=None):
                 cpu = statistics.median(c for _, c in results[(app, mix)])
                 print(line.format(mix, app, f"{rps:,.0f}", f"{cpu:,.0f}",
                                   f"{rps / base_rps:.2f}", f"{cpu / base_cpu:.2f}"))
+
+        print("\nSection 1b: the same apps as WSGI callables in process, CPU µs per request "
+              "(medians of 5 passes)")
+        line = "{:<8} {:<15} {:>10} {:>8}"
+        print(line.format("mix", "app", "µs/req", "×WN"))
+        for mix in mixes:
+            figures = wsgi_cpu(env, paths, "gzip" if mix == "gzip" else "")
+            for app in APPS:
+                print(line.format(mix, app, f"{figures[app]:.1f}",
+                                  f"{figures[app] / figures['whitenoise']:.2f}"))
 
         print("\nSection 2: CPU per gzip response, in process (medians over the mix's "
               "deflated members)")
