@@ -140,7 +140,7 @@ class Engine:
             view.shadow = view.backup_shadow  # our last answer was lost
             view.server_version = ack
             view.edit_stack = []
-        view.edit_stack = [e for e in view.edit_stack if e[0] >= ack]  # the client has applied those below A
+        view.edit_stack = [e for e in view.edit_stack if e[0] > ack]
         run.forceful = action.forceful
         if action.kind in "rR":
             self._raw(run, action)
@@ -161,10 +161,7 @@ class Engine:
         view.server_version = view.backup_version = action.ack
         view.edit_stack = []
         view.delta_ok = True
-        if self._texts.get(action.doc) is None:
-            run.forceful = False
-            self._set_text(action.doc, text, view)
-        elif action.kind == "R":
+        if action.kind == "R" or self._texts.get(action.doc) is None:
             self._set_text(action.doc, text, view)
 
     def _delta(self, run, action):

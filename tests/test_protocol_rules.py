@@ -411,10 +411,13 @@ def _hunk_that_cannot_apply(sync):
     return sync(req("u:bob", "f:1:doc", "d:1:=4\t-5\t+slow\t=16"))
 
 
-def test_a_hunk_that_cannot_apply_is_dropped_and_taken_back_out(sync):
+def test_a_hunk_that_cannot_apply_still_keeps_its_typed_text(sync):
+    # Beyond PROTOCOL.md (README: "Rejected hunks"): diff-match-patch rejects
+    # the hunk, its deletion is dropped, but what Bob typed is not lost; with
+    # no context left it goes where the hunk was expected.
     answer = _hunk_that_cannot_apply(sync)
-    assert text_of(sync, "doc") == "1234567890"
-    assert answer == ans("F:2:doc", "d:1:-24\t+1234567890")
+    assert text_of(sync, "doc") == "slow1234567890"
+    assert answer == ans("F:2:doc", "d:1:-4\t=4\t-16\t+1234567890")
 
 
 def test_a_hunk_that_cannot_apply_is_logged_with_its_text(sync, mobwrite_log):
