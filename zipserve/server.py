@@ -8,6 +8,7 @@ itself is a WSGI app (or, given ``app=``, WSGI middleware in front of
 another app, as WhiteNoise is).
 """
 
+import dataclasses
 import hashlib
 import logging
 import os
@@ -46,7 +47,7 @@ class ZipServe:
         if root is not None and not os.path.isabs(directory):
             directory = os.path.join(root, directory)
         self.directory = directory
-        located = Config(**{**config.__dict__, "directory": directory})
+        located = dataclasses.replace(config, directory=directory)
         self.archives = {name: Archive(name, located.parts(name, files))
                          for name, files in config.archives}
         self.common = headers.Common(config)
