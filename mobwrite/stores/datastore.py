@@ -9,6 +9,7 @@ cache traffic (ndb drops a cached entity whenever it is written).
 
 import collections
 import datetime
+import hashlib
 
 from google.api_core import exceptions as api_exceptions
 from google.cloud import ndb
@@ -20,6 +21,7 @@ _UTC = datetime.timezone.utc
 
 
 class Text(ndb.Model):
+    doc = ndb.StringProperty()  # the name, as the key may hold only its hash
     text = ndb.TextProperty()
     updated = ndb.DateTimeProperty(tzinfo=_UTC)
 
@@ -42,13 +44,23 @@ class Buffer(ndb.Model):
 
 
 # Key names carry a prefix so no user-chosen name can hit Datastore's
-# reserved pattern __*__.
+# reserved pattern __*__; one that would pass Datastore's 1,500-byte limit
+# (two 256-character names of 4-byte characters would) is hashed instead.
+_MAX_KEY_BYTES = 1500
+
+
+def _key_name(prefix, name):
+    if len(name.encode("utf-8")) + len(prefix) <= _MAX_KEY_BYTES:
+        return prefix + name
+    return "#" + prefix + hashlib.sha256(name.encode("utf-8")).hexdigest()
+
+
 def _text_key(doc):
-    return ndb.Key(Text, "t:" + doc)
+    return ndb.Key(Text, _key_name("t:", doc))
 
 
 def _view_key(user, doc):
-    return ndb.Key(ViewState, "v:%s\n%s" % (user, doc))
+    return ndb.Key(ViewState, _key_name("v:", "%s\n%s" % (user, doc)))
 
 
 def _now():
@@ -75,8 +87,9 @@ class DatastoreStore(Store):
             return self._read(view_keys, docs)
 
     @staticmethod
-    def _read(view_keys, docs):
-        entities = ndb.get_multi([_view_key(*k) for k in view_keys] + [_text_key(d) for d in docs])
+    def _read(view_keys, docs, retries=None):
+        entities = ndb.get_multi([_view_key(*k) for k in view_keys] + [_text_key(d) for d in docs],
+                                 retries=retries)
         views = {k: View.from_json(e.state.decode("utf-8"))
                  for k, e in zip(view_keys, entities) if e is not None}
         texts = {d: e.text for d, e in zip(docs, entities[len(view_keys):]) if e is not None}
@@ -87,16 +100,19 @@ class DatastoreStore(Store):
             self._write(outcome, texts=False)
 
     def transact(self, view_keys, docs, run):
+        # Calls inside the transaction get retries=0: ndb would otherwise turn
+        # a non-transient error in them into one its transaction retries,
+        # stalling the request for a minute before failing anyway.
         def attempt():
-            outcome = run(*self._read(view_keys, docs))
-            self._write(outcome, texts=True)
+            outcome = run(*self._read(view_keys, docs, retries=0))
+            self._write(outcome, texts=True, retries=0)
             return outcome
 
         with self._context(), _unavailable_on_error():
             return ndb.transaction(attempt, retries=self.retries)
 
     @staticmethod
-    def _write(outcome, texts):
+    def _write(outcome, texts, retries=None):
         stamp = _now()
         puts = [ViewState(key=_view_key(*k), doc=k[1], state=v.to_json().encode("utf-8"), updated=stamp)
                 for k, v in outcome.views.items()]
@@ -106,27 +122,27 @@ class DatastoreStore(Store):
                 if text is None:
                     deletes.append(_text_key(doc))
                 else:
-                    puts.append(Text(key=_text_key(doc), text=text, updated=stamp))
+                    puts.append(Text(key=_text_key(doc), doc=doc, text=text, updated=stamp))
         futures = []
         if puts:
-            futures += ndb.put_multi_async(puts)
+            futures += ndb.put_multi_async(puts, retries=retries)
         if deletes:
-            futures += ndb.delete_multi_async(deletes)
+            futures += ndb.delete_multi_async(deletes, retries=retries)
         for future in futures:
             future.check_success()
 
     def add_fragment(self, fragment, ttl):
         def attempt():
-            key = ndb.Key(Buffer, "b:%s\n%d" % (fragment.id, fragment.size))
-            buffer = key.get()
+            key = ndb.Key(Buffer, _key_name("b:", "%s\n%d" % (fragment.id, fragment.size)))
+            buffer = key.get(retries=0)
             stamp = _now()
             if buffer is None or buffer.updated < stamp - datetime.timedelta(seconds=ttl):
                 buffer = Buffer(key=key, pieces={}, updated=stamp)
             buffer.pieces.setdefault(str(fragment.index), fragment.data)
             if len(buffer.pieces) < fragment.size:
-                buffer.put()
+                buffer.put(retries=0)
                 return None
-            key.delete()
+            key.delete(retries=0)
             return [buffer.pieces[str(i)] for i in range(1, fragment.size + 1)]
 
         with self._context(), _unavailable_on_error():
@@ -140,10 +156,9 @@ class DatastoreStore(Store):
             views = ViewState.query(ViewState.updated < stamp(view_cutoff)).fetch(keys_only=True)
             ndb.delete_multi(views)
             texts = []
-            for key in Text.query(Text.updated < stamp(text_cutoff)).fetch(keys_only=True):
-                doc = key.id()[2:]
-                if ViewState.query(ViewState.doc == doc).get(keys_only=True) is None:
-                    texts.append(key)
+            for text in Text.query(Text.updated < stamp(text_cutoff)):  # no projection: it would need a composite index
+                if ViewState.query(ViewState.doc == text.doc).get(keys_only=True) is None:
+                    texts.append(text.key)
             ndb.delete_multi(texts)
             buffers = Buffer.query(Buffer.updated < stamp(buffer_cutoff)).fetch(keys_only=True)
             ndb.delete_multi(buffers)
