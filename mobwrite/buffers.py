@@ -62,9 +62,14 @@ def for_settings(settings):
         import redis
         return RedisBuffers(redis.Redis.from_url(settings.redis_url))
     if settings.memcached_hosts:
-        from pymemcache.client.hash import HashClient
-        return MemcachedBuffers(HashClient(_memcached_servers(settings.memcached_hosts)))
+        return MemcachedBuffers(memcached_client(settings.memcached_hosts))
     return None
+
+
+def memcached_client(hosts):
+    """A thread-safe (pooled) client for a ``host:port`` list."""
+    from pymemcache.client.hash import HashClient
+    return HashClient(_memcached_servers(hosts), use_pooling=True, max_pool_size=8)
 
 
 def _memcached_servers(hosts):

@@ -184,10 +184,8 @@ def _global_cache(settings):
         import redis
         return ndb.RedisCache(redis.Redis.from_url(settings.redis_url))
     if settings.memcached_hosts:
-        from pymemcache.client.hash import HashClient
-
-        from ..buffers import _memcached_servers
-        return ndb.MemcacheCache(HashClient(_memcached_servers(settings.memcached_hosts)))
+        from ..buffers import memcached_client
+        return ndb.MemcacheCache(memcached_client(settings.memcached_hosts))
     return None
 
 
