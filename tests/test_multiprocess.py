@@ -4,23 +4,28 @@ every edit the server acknowledged is in the final text."""
 
 import random
 import threading
+import urllib.parse
 import uuid
 
 import pytest
 import requests
 from google.cloud import ndb
 
-from mobwrite import devservers
+from mobwrite import devservers, textcodec
 from mobwrite.stores.datastore import DatastoreStore
 from simulation import Typist, assert_converged
 
 USERS, ROUNDS = 8, 200
 
 
-@pytest.fixture
-def gateways(datastore_emulator):
+@pytest.fixture(params=["datastore"])
+def gateways(request, datastore_emulator):
     env = {"MOBWRITE_STORE": "datastore", "DATASTORE_EMULATOR_HOST": datastore_emulator.address,
            "DATASTORE_PROJECT_ID": "mobwrite-test", "GOOGLE_CLOUD_PROJECT": "mobwrite-test"}
+    if request.param.endswith("+redis"):
+        env["REDIS_CACHE_URL"] = request.getfixturevalue("redis_server").address
+    if request.param.endswith("+memcached"):
+        env["MEMCACHED_HOSTS"] = request.getfixturevalue("memcached_server").address
     servers = [devservers.start_gunicorn(env, workers=2) for _ in range(2)]
     yield servers
     for server in servers:
@@ -64,3 +69,25 @@ def test_eight_users_on_two_gateways_converge(gateways):
     acknowledged = assert_converged(typists, master, warnings)
     typed = sum(t.typed for t in typists)
     assert len(acknowledged) == typed, (len(acknowledged), typed, len(busy))
+
+
+@pytest.mark.parametrize("gateways", ["datastore", "datastore+redis", "datastore+memcached"], indirect=True)
+def test_fragments_reassemble_across_processes(gateways):
+    """A 6 KB request in 30 fragments, shuffled, sent over p= to two gateways
+    (four worker processes): only the completing fragment gets the answer."""
+    doc = "frag-" + uuid.uuid4().hex[:8]
+    text = "".join(random.Random(7).choice("abc é😀\n") for _ in range(2000))
+    request = "u:ann\nf:0:%s\nR:0:%s\n\n" % (doc, textcodec.encode(text))
+    once = urllib.parse.quote(request, safe="")  # the client encodes twice; the form decoding removes one
+    size = 30
+    step = -(-len(once) // size)
+    buffer_id = uuid.uuid4().hex[:10]
+    fragments = ["b:%s %d %d %s" % (buffer_id, size, i + 1, once[i * step:(i + 1) * step]) for i in range(size)]
+    random.Random(3).shuffle(fragments)
+    urls = [s.address + "/scripts/q.py" for s in gateways]
+    answers = [requests.get(urls[i % 2], params={"p": line + "\n\n"}, timeout=30).text
+               for i, line in enumerate(fragments)]
+    assert answers[:-1] == ['mobwrite.callback("");'] * (size - 1)
+    assert answers[-1] == 'mobwrite.callback("F:0:%s\\nD:0:=%d\\n");' % (doc, textcodec.utf16_len(text))
+    store = DatastoreStore(ndb.Client(project="mobwrite-test"))
+    assert store.read([], [doc])[1][doc] == text.replace("\r", "")
