@@ -1,0 +1,120 @@
+"""The Yjs peer for bench/sync.py (``--yjs``; not in CI): the same trace
+window replayed through the Yjs WebSocket server (``@y/websocket-server``
+0.1.1, ``yjs`` from npm, pinned by package-lock.json here) on 127.0.0.1,
+with the same clients, batching and lockstep turns as our replay, and the
+server's CPU read from /proc the same way (utime+stime of its session).
+
+    cd bench/peer_yjs && npm ci           # once
+    python bench/sync.py --quick --yjs    # prints our CPU per keystroke over Yjs's
+
+``replay.mjs`` holds the N Yjs clients (node, one process; the clients'
+CPU is not counted, as the load generator's is not counted for ours).
+"""
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from bench import traces  # noqa: E402
+from bench.gateway import fmt, session_cpu, table  # noqa: E402
+
+SERVER_JS = os.path.join(HERE, "node_modules", "@y", "websocket-server", "src", "server.js")
+
+
+def ensure_installed():
+    if not shutil.which("node"):
+        raise RuntimeError("node is not installed")
+    if not os.path.exists(SERVER_JS):
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=HERE, check=True)
+
+
+def start_server():
+    from mobwrite import devservers
+    port = devservers.free_port()
+    server = devservers._start("yjs", ["node", SERVER_JS], lambda: devservers._port_open(port),
+                               env={**os.environ, "HOST": "127.0.0.1", "PORT": str(port)}, cwd=HERE)
+    server.address = "ws://127.0.0.1:%d" % port
+    return server
+
+
+def utf16_patches(window):
+    """The window's patches with positions and counts in UTF-16 units."""
+    text, out = window.start, []
+    for patch in window.patches:
+        if text.isascii():
+            pos, delete = patch.pos, patch.delete
+        else:
+            pos = len(text[:patch.pos].encode("utf-16-le", "surrogatepass")) // 2
+            delete = len(text[patch.pos:patch.pos + patch.delete].encode("utf-16-le", "surrogatepass")) // 2
+        out.append([pos, delete, patch.insert])
+        text = traces.apply(text, patch)
+    return out
+
+
+def replay_cell(server, window, n_clients, batch):
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump({"start": window.start, "end": window.end, "patches": utf16_patches(window),
+                   "clients": n_clients, "batch": batch}, f)
+    doc = "trace-%d-%d-%d" % (n_clients, batch, time.monotonic_ns())
+    proc = subprocess.Popen(["node", os.path.join(HERE, "replay.mjs"), server.address, doc, f.name],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=HERE)
+    try:
+        line = proc.stdout.readline()
+        if line.strip() != "READY":
+            raise RuntimeError("replay.mjs did not start: %r" % line)
+        sid = server.process.pid
+        cpu0 = session_cpu(sid)
+        proc.stdin.write("GO\n")
+        proc.stdin.flush()
+        result = json.loads(proc.stdout.readline())
+        cpu = session_cpu(sid) - cpu0
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.unlink(f.name)
+    keys = result["keystrokes"]
+    result.update(server_cpu_s=cpu, cpu_us_per_key=cpu * 1e6 / keys,
+                  bytes_per_key=(result["bytes_out"] + result["bytes_in"]) / keys)
+    return result
+
+
+def compare(windows, our_cells, stores, repeats, client_counts=(1, 3, 10), batchings=None):
+    """Replay every cell through Yjs; print Yjs's CPU per keystroke and ours
+    over it (from ``our_cells``, the same run's figures)."""
+    from bench.sync import BATCHINGS
+    batchings = batchings or BATCHINGS
+    ensure_installed()
+    server = start_server()
+    results, rows = {}, []
+    try:
+        for batching, batch in batchings.items():
+            for n in client_counts:
+                runs = [replay_cell(server, windows[batching], n, batch) for _ in range(repeats)]
+                results["%d|%s" % (n, batching)] = runs
+                yjs = statistics.median(r["cpu_us_per_key"] for r in runs)
+                row = [batching, n, fmt(yjs), fmt(statistics.median(r["bytes_per_key"] for r in runs)),
+                       "yes" if all(r["exact"] for r in runs) else "NO"]
+                for store in ["noop"] + stores:
+                    ours = our_cells.get((store, n, batching))
+                    mine = statistics.median(r["cpu_us_per_key"] for r in ours) if ours else None
+                    row.append(fmt(mine / yjs, "%.1f") if mine is not None and yjs > 0 else "-")
+                rows.append(row)
+    finally:
+        server.stop()
+    print(table(["sync", "clients", "Yjs µs/key", "Yjs bytes/key", "exact"]
+                + ["%s ÷ Yjs" % s for s in ["noop"] + stores], rows, ["<"] + [">"] * (4 + len(stores) + 1)))
+    print("(Yjs µs/key: CPU of the node server process per keystroke; bytes/key: WebSocket payloads, "
+          "no frame headers; X ÷ Yjs: our server's CPU per keystroke in the same run over Yjs's)")
+    return results
