@@ -25,7 +25,7 @@ class SharedText:
 
 
 class Client:
-    def __init__(self, user, diff_timeout=0.1):
+    def __init__(self, user, diff_timeout=1.0):  # diff-match-patch's default, as the JS client uses
         self.user = user
         self.docs = {}
         self.dmp = deltas.make_dmp(diff_timeout)

@@ -11,7 +11,7 @@ import itertools
 import json
 
 from . import delta as deltas
-from . import textcodec
+from . import merge, textcodec
 
 
 @dataclasses.dataclass
@@ -195,33 +195,7 @@ class Engine:
         elif action.kind == "D":
             self._set_text(action.doc, view.shadow, view)
         else:
-            patches = self.dmp.patch_make(old_shadow, diffs)
-            merged, applied = self.dmp.patch_apply(patches, text)
-            for patch, ok in zip(patches, applied):
-                if not ok:
-                    merged = self._rescue(merged, patch, action)
-            self._set_text(action.doc, merged, view)
-
-    def _rescue(self, text, patch, action):
-        """Keep what a rejected hunk typed. diff-match-patch drops a hunk whose
-        context moved too much (two users typing at one spot is enough); we
-        still insert its new text after the nearest match of its leading
-        context (or before its trailing one), so typed text never vanishes.
-        A rejected deletion stays dropped: the deleted text simply remains."""
-        inserted = "".join(data for op, data in patch.diffs if op == deltas.DIFF_INSERT)
-        first, last = patch.diffs[0], patch.diffs[-1]
-        expected = min(patch.start2, len(text))
-        at = -1
-        if inserted and first[0] == deltas.DIFF_EQUAL:
-            at = _nearest(text, first[1], expected, after=True)
-        if inserted and at < 0 and last[0] == deltas.DIFF_EQUAL:
-            at = _nearest(text, last[1], expected, after=False)
-        if inserted:
-            at = expected if at < 0 else at
-            text = text[:at] + inserted + text[at:]
-        self._out.notes.append("hunk from %s on %r did not apply; %s: %r" % (
-            action.user, action.doc, "kept its insert at %d" % at if inserted else "dropped", str(patch)))
-        return text
+            self._set_text(action.doc, merge.merge(self.dmp, old_shadow, diffs, text), view)
 
     def _set_text(self, doc, text, view=None):
         if text is not None:
@@ -269,20 +243,3 @@ class Engine:
         lines.extend(line for _, line in stack)
         self._last_block = run.key
 
-
-def _nearest(text, context, expected, after):
-    """Where to insert next to ``context`` (after it, or before it), at its
-    exact occurrence nearest ``expected``; the longest context that occurs at
-    all wins, down to 4 characters. -1 when none occurs."""
-    size = len(context)
-    while size >= 4:
-        piece = context[-size:] if after else context[:size]
-        spots = []
-        found = text.find(piece)
-        while found >= 0:
-            spots.append(found + size if after else found)
-            found = text.find(piece, found + 1)
-        if spots:
-            return min(spots, key=lambda spot: abs(spot - expected))
-        size //= 2
-    return -1

@@ -411,19 +411,23 @@ def _hunk_that_cannot_apply(sync):
     return sync(req("u:bob", "f:1:doc", "d:1:=4\t-5\t+slow\t=16"))
 
 
-def test_a_hunk_that_cannot_apply_still_keeps_its_typed_text(sync):
-    # Beyond PROTOCOL.md (README: "Rejected hunks"): diff-match-patch rejects
-    # the hunk, its deletion is dropped, but what Bob typed is not lost; with
-    # no context left it goes where the hunk was expected.
+def test_an_edit_to_text_another_user_deleted_keeps_its_typed_text(sync):
+    # Beyond PROTOCOL.md (README: "Merging"): where the original's fuzzy patch
+    # dropped Bob's hunk, the three-way merge keeps what he typed; his
+    # deletion of "quick" is moot, Ann had deleted it already.
     answer = _hunk_that_cannot_apply(sync)
     assert text_of(sync, "doc") == "slow1234567890"
     assert answer == ans("F:2:doc", "d:1:-4\t=4\t-16\t+1234567890")
 
 
-def test_a_hunk_that_cannot_apply_is_logged_with_its_text(sync, mobwrite_log):
-    _hunk_that_cannot_apply(sync)
-    logged = [m for m in mobwrite_log.messages() if "slow" in m]
-    assert logged and "quick" in logged[0] and "bob" in logged[0], mobwrite_log.messages()
+def test_two_users_typing_at_one_spot_both_keep_their_words(sync):
+    assert sync(req("u:ann", "f:0:doc", "d:0:+one two")) == ans("F:1:doc", "d:0:=7")
+    assert sync(req("u:bob", "f:0:doc", "d:0:")) == ans("F:1:doc", "d:0:+one two")
+    assert sync(req("u:ann", "f:1:doc", "d:1:=3\t+ ann\t=4")) == ans("F:2:doc", "d:1:=11")
+    # Bob typed at the same place against the old text: both words survive
+    # whole (the diff puts Ann's insert after the space, Bob's before it).
+    assert sync(req("u:bob", "f:1:doc", "d:1:=3\t+ bob\t=4")) == ans("F:2:doc", "d:1:=8\t+ann \t=3")
+    assert text_of(sync, "doc") == "one bob ann two"
 
 
 # ---------------------------------------------------------------- the answer

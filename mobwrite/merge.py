@@ -1,0 +1,63 @@
+"""A three-way merge at character level, in place of a fuzzy patch.
+
+A client's delta is a script of edits to its shadow; the master text is that
+same shadow with other users' edits applied since. Diffing shadow to master
+gives the other side's script over the same base, and the two scripts merge
+exactly: every base character survives unless either side deleted it, and
+each side's insertions land at their own place in the base, the master's
+first where both inserted at one spot. Nothing is matched by similarity, so
+nothing is dropped or lands beside a look-alike.
+"""
+
+import bisect
+import time
+
+DIFF_DELETE, DIFF_INSERT, DIFF_EQUAL = -1, 1, 0
+
+# The shadow-to-master diff must be exact: a diff cut short by its deadline
+# replaces a whole region, and inserts merged around it land mid-word. The
+# 0.1 s of PROTOCOL.md is for answers, where any valid diff will do; this one
+# gets more time (it only spans what other users changed meanwhile, so it is
+# quick unless the text was rewritten wholesale).
+MERGE_DIFF_SECONDS = 2.0
+
+
+def merge(dmp, base, client_diffs, master):
+    """The master text with the client's edits (``client_diffs``, a diff of
+    ``base`` to the client's text) merged in."""
+    if master == base:
+        return dmp.diff_text2(client_diffs)
+    master_diffs = dmp.diff_main(base, master, True, time.time() + MERGE_DIFF_SECONDS)
+    master_ins, master_del = _script(master_diffs)
+    client_ins, client_del = _script(client_diffs)
+    cuts = sorted({0, len(base), *master_ins, *client_ins, *_ends(master_del), *_ends(client_del)})
+    out = []
+    for start, end in zip(cuts, cuts[1:] + [None]):
+        out.append(master_ins.get(start, ""))
+        out.append(client_ins.get(start, ""))
+        if end is not None and not (_covered(master_del, start) or _covered(client_del, start)):
+            out.append(base[start:end])
+    return "".join(out)
+
+
+def _script(diffs):
+    """Insertions by base position, and deleted base spans (sorted, disjoint)."""
+    inserts, deletes, at = {}, [], 0
+    for op, text in diffs:
+        if op == DIFF_INSERT:
+            inserts[at] = inserts.get(at, "") + text
+        else:
+            if op == DIFF_DELETE:
+                deletes.append((at, at + len(text)))
+            at += len(text)
+    return inserts, deletes
+
+
+def _ends(spans):
+    return (point for span in spans for point in span)
+
+
+def _covered(spans, position):
+    """Is base[position] inside one of the deleted spans?"""
+    index = bisect.bisect_right(spans, (position, float("inf"))) - 1
+    return index >= 0 and spans[index][0] <= position < spans[index][1]
