@@ -2,7 +2,8 @@
 window replayed through the Yjs WebSocket server (``@y/websocket-server``
 0.1.1, ``yjs`` from npm, pinned by package-lock.json here) on 127.0.0.1,
 with the same clients, batching and lockstep turns as our replay, and the
-server's CPU read from /proc the same way (utime+stime of its session).
+server's CPU read from /proc the same way (every thread of its session,
+from schedstat), pooled over at least 5 replays of the window per cell.
 
     cd bench/peer_yjs && npm ci           # once
     python bench/sync.py --quick --yjs    # prints our CPU per keystroke over Yjs's
@@ -26,7 +27,7 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 from bench import traces  # noqa: E402
-from bench.gateway import fmt, session_cpu, table  # noqa: E402
+from bench.gateway import fmt, table  # noqa: E402
 
 SERVER_JS = os.path.join(HERE, "node_modules", "@y", "websocket-server", "src", "server.js")
 
@@ -62,6 +63,7 @@ def utf16_patches(window):
 
 
 def replay_cell(server, window, n_clients, batch):
+    from bench.sync import session_cpu_ns
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump({"start": window.start, "end": window.end, "patches": utf16_patches(window),
                    "clients": n_clients, "batch": batch}, f)
@@ -73,11 +75,11 @@ def replay_cell(server, window, n_clients, batch):
         if line.strip() != "READY":
             raise RuntimeError("replay.mjs did not start: %r" % line)
         sid = server.process.pid
-        cpu0 = session_cpu(sid)
+        cpu0 = session_cpu_ns(sid)
         proc.stdin.write("GO\n")
         proc.stdin.flush()
         result = json.loads(proc.stdout.readline())
-        cpu = session_cpu(sid) - cpu0
+        cpu = session_cpu_ns(sid) - cpu0
         proc.wait(30)
     finally:
         if proc.poll() is None:
@@ -101,9 +103,10 @@ def compare(windows, our_cells, stores, repeats, client_counts=(1, 3, 10), batch
     try:
         for batching, batch in batchings.items():
             for n in client_counts:
-                runs = [replay_cell(server, windows[batching], n, batch) for _ in range(repeats)]
+                # Yjs spends little: pool at least 5 replays of the window per cell.
+                runs = [replay_cell(server, windows[batching], n, batch) for _ in range(max(5, repeats))]
                 results["%d|%s" % (n, batching)] = runs
-                yjs = statistics.median(r["cpu_us_per_key"] for r in runs)
+                yjs = sum(r["server_cpu_s"] for r in runs) * 1e6 / sum(r["keystrokes"] for r in runs)
                 row = [batching, n, fmt(yjs), fmt(statistics.median(r["bytes_per_key"] for r in runs)),
                        "yes" if all(r["exact"] for r in runs) else "NO"]
                 for store in ["noop"] + stores:
