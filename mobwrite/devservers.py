@@ -116,6 +116,7 @@ def start_gunicorn(env, app="main:app", workers=2, threads=1, root=None):
     full_env = {**os.environ, **env}
     server = _start("gunicorn", [sys.executable, "-m", "gunicorn", "-b", "127.0.0.1:%d" % port,
                                  "-w", str(workers), "--threads", str(threads), "--log-level", "warning",
+                                 "--no-control-socket",  # one shared ~/.gunicorn socket for every test server otherwise
                                  app], lambda: _http_ok("http://127.0.0.1:%d/" % port), env=full_env, cwd=root)
     server.address = "http://127.0.0.1:%d" % port
     return server
