@@ -8,11 +8,14 @@ import pytest
 
 from bench import traces
 
-AVAILABLE = traces.available()
+NAMES = ["automerge-paper", "seph-blog1", "sveltecomponent", "rustcode"]
 
 
-@pytest.mark.skipif(not AVAILABLE, reason="no traces in %s" % traces.traces_dir())
-@pytest.mark.parametrize("name", AVAILABLE)
+def test_the_shared_traces_are_there():
+    assert sorted(traces.available()) == sorted(NAMES), traces.traces_dir()
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_real_traces_replay_to_their_end(name):
     trace = traces.load(name)  # raises TraceError unless the replay gives endContent
     assert len(trace) > 1000
