@@ -29,18 +29,21 @@ class View:
     def copy(self):
         return dataclasses.replace(self, edit_stack=[list(e) for e in self.edit_stack])
 
-    def to_json(self):
+    def state(self):
+        """Everything but the shadow, as JSON. Stores keep the shadow apart:
+        it is the bulk of a view and most syncs leave it as it was."""
         data = dataclasses.asdict(self)
-        if data["backup_shadow"] == data["shadow"]:
-            data["backup_shadow"] = None  # the common case; halves what we store
+        del data["shadow"]
+        if self.backup_shadow == self.shadow:
+            data["backup_shadow"] = None  # the common case
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
-    def from_json(cls, raw):
-        data = json.loads(raw)
+    def from_state(cls, state, shadow):
+        data = json.loads(state)
         if data["backup_shadow"] is None:
-            data["backup_shadow"] = data["shadow"]
-        return cls(**data)
+            data["backup_shadow"] = shadow
+        return cls(shadow=shadow, **data)
 
 
 @dataclasses.dataclass
@@ -49,7 +52,8 @@ class Outcome:
     views: dict        # (user, doc) -> View to save
     deleted_views: set  # (user, doc) whose view is gone
     texts: dict        # doc -> new text, or None for a nullified document
-    notes: list        # things worth a log line: dropped hunks, refusals
+    notes: list        # things worth a log line: deltas that did not fit, refusals
+    new_shadows: set = dataclasses.field(default_factory=set)  # views whose shadow changed
 
     @property
     def changes_text(self):
@@ -96,6 +100,10 @@ class Engine:
                     out.views[run.key] = run.view
                     out.deleted_views.discard(run.key)
             self._close(run)
+        for key, view in out.views.items():
+            stored = views.get(key)
+            if stored is None or stored.shadow != view.shadow:
+                out.new_shadows.add(key)
         return out
 
     def _nullify(self, action):

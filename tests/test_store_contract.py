@@ -6,8 +6,11 @@ from mobwrite.engine import Outcome, View
 from mobwrite.protocol import Fragment
 
 
-def outcome(views=None, deleted=(), texts=None):
-    return Outcome([], views or {}, set(deleted), texts or {}, [])
+def outcome(views=None, deleted=(), texts=None, unchanged_shadows=()):
+    """What the engine hands a store; every view's shadow counts as new
+    unless named in ``unchanged_shadows`` (the store may skip writing those)."""
+    views = views or {}
+    return Outcome([], views, set(deleted), texts or {}, [], set(views) - set(unchanged_shadows))
 
 
 def test_a_new_store_is_empty(store):
@@ -33,6 +36,13 @@ def test_views_round_trip_exactly(store):
     view = View(shadow=odd, backup_shadow=odd + "!", edit_stack=[[0, "R:0:" + odd]])
     store.write_views(outcome({("u 1", "d:ü"): view}))
     assert store.read([("u 1", "d:ü")], [])[0] == {("u 1", "d:ü"): view}
+
+
+def test_an_unchanged_shadow_is_kept_while_the_state_changes(store):
+    store.write_views(outcome({("ann", "doc"): View(shadow="big text", client_version=1)}))
+    store.write_views(outcome({("ann", "doc"): View(shadow="big text", client_version=2)},
+                              unchanged_shadows=[("ann", "doc")]))
+    assert store.read([("ann", "doc")], [])[0] == {("ann", "doc"): View(shadow="big text", client_version=2)}
 
 
 def test_write_views_never_touches_texts(store):

@@ -23,7 +23,9 @@ class Store:
         raise NotImplementedError
 
     def write_views(self, outcome):
-        """Save the outcome's views and deletions (used when no text changed)."""
+        """Save the outcome's views and deletions (used when no text changed).
+        Only shadows in ``outcome.new_shadows`` differ from what is stored;
+        a store may skip rewriting the others."""
         raise NotImplementedError
 
     def transact(self, view_keys, docs, run):

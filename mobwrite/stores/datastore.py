@@ -29,7 +29,8 @@ class Text(ndb.Model):
 class ViewState(ndb.Model):
     _use_global_cache = False  # rewritten on every sync: caching only adds traffic
     doc = ndb.StringProperty()  # indexed: cleanup asks whether a text still has views
-    state = ndb.BlobProperty(compressed=True)  # View.to_json(); shadows compress well
+    shadow = ndb.TextProperty()  # apart from the state: no JSON or zlib of the bulk per sync
+    state = ndb.BlobProperty(compressed=True)  # View.state(): versions, backup, edit stack
     updated = ndb.DateTimeProperty(tzinfo=_UTC)
 
     @classmethod
@@ -90,7 +91,7 @@ class DatastoreStore(Store):
     def _read(view_keys, docs, retries=None):
         entities = ndb.get_multi([_view_key(*k) for k in view_keys] + [_text_key(d) for d in docs],
                                  retries=retries)
-        views = {k: View.from_json(e.state.decode("utf-8"))
+        views = {k: View.from_state(e.state.decode("utf-8"), e.shadow)
                  for k, e in zip(view_keys, entities) if e is not None}
         texts = {d: e.text for d, e in zip(docs, entities[len(view_keys):]) if e is not None}
         return views, texts
@@ -114,7 +115,8 @@ class DatastoreStore(Store):
     @staticmethod
     def _write(outcome, texts, retries=None):
         stamp = _now()
-        puts = [ViewState(key=_view_key(*k), doc=k[1], state=v.to_json().encode("utf-8"), updated=stamp)
+        puts = [ViewState(key=_view_key(*k), doc=k[1], shadow=v.shadow, state=v.state().encode("utf-8"),
+                          updated=stamp)
                 for k, v in outcome.views.items()]
         deletes = [_view_key(*k) for k in outcome.deleted_views]
         if texts:

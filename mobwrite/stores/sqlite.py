@@ -15,6 +15,9 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS texts (doc TEXT PRIMARY KEY, text TEXT NOT NULL, updated REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS views (user TEXT NOT NULL, doc TEXT NOT NULL, state TEXT NOT NULL,
                                   updated REAL NOT NULL, PRIMARY KEY (user, doc));
+-- A view's shadow apart from its state: most syncs rewrite the state only.
+CREATE TABLE IF NOT EXISTS shadows (user TEXT NOT NULL, doc TEXT NOT NULL, shadow TEXT NOT NULL,
+                                    PRIMARY KEY (user, doc));
 CREATE INDEX IF NOT EXISTS views_by_doc ON views (doc);
 CREATE TABLE IF NOT EXISTS fragments (id TEXT NOT NULL, size INTEGER NOT NULL, idx INTEGER NOT NULL,
                                       data TEXT NOT NULL, created REAL NOT NULL,
@@ -50,9 +53,10 @@ class SqliteStore(Store):
     def _read(db, view_keys, docs):
         views = {}
         for user, doc in view_keys:
-            row = db.execute("SELECT state FROM views WHERE user=? AND doc=?", (user, doc)).fetchone()
+            row = db.execute("SELECT state, shadow FROM views JOIN shadows USING (user, doc) "
+                             "WHERE user=? AND doc=?", (user, doc)).fetchone()
             if row:
-                views[(user, doc)] = View.from_json(row[0])
+                views[(user, doc)] = View.from_state(*row)
         texts = {}
         for doc in docs:
             row = db.execute("SELECT text FROM texts WHERE doc=?", (doc,)).fetchone()
@@ -67,9 +71,13 @@ class SqliteStore(Store):
     @staticmethod
     def _write_views(db, outcome):
         stamp = now()
-        db.executemany("DELETE FROM views WHERE user=? AND doc=?", list(outcome.deleted_views))
+        deleted = list(outcome.deleted_views)
+        db.executemany("DELETE FROM views WHERE user=? AND doc=?", deleted)
+        db.executemany("DELETE FROM shadows WHERE user=? AND doc=?", deleted)
         db.executemany("INSERT OR REPLACE INTO views VALUES (?, ?, ?, ?)",
-                       [(u, d, v.to_json(), stamp) for (u, d), v in outcome.views.items()])
+                       [(u, d, v.state(), stamp) for (u, d), v in outcome.views.items()])
+        db.executemany("INSERT OR REPLACE INTO shadows VALUES (?, ?, ?)",
+                       [(u, d, outcome.views[(u, d)].shadow) for u, d in outcome.new_shadows])
 
     def transact(self, view_keys, docs, run):
         with self._db().immediate() as db:
@@ -100,6 +108,8 @@ class SqliteStore(Store):
     def cleanup(self, view_cutoff, text_cutoff, buffer_cutoff):
         with self._db().immediate() as db:
             views = db.execute("DELETE FROM views WHERE updated<?", (view_cutoff,)).rowcount
+            db.execute("DELETE FROM shadows WHERE NOT EXISTS "
+                       "(SELECT 1 FROM views WHERE views.user=shadows.user AND views.doc=shadows.doc)")
             texts = db.execute("DELETE FROM texts WHERE updated<? AND doc NOT IN (SELECT doc FROM views)",
                                (text_cutoff,)).rowcount
             buffers = db.execute("DELETE FROM fragments WHERE created<?", (buffer_cutoff,)).rowcount
