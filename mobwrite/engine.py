@@ -72,6 +72,8 @@ class _Run:
 
 
 class Engine:
+    """The algorithm's settings; one per process, shared by its threads."""
+
     def __init__(self, max_chars=100_000, diff_timeout=0.1):
         self.max_chars = max_chars
         self.dmp = deltas.make_dmp(diff_timeout)
@@ -79,6 +81,17 @@ class Engine:
     def run(self, actions, views, texts):
         """Apply actions to a snapshot. ``views`` maps (user, doc) to a View or
         None; ``texts`` maps doc to its text or None (null document)."""
+        return _Pass(self.max_chars, self.dmp).run(actions, views, texts)
+
+
+class _Pass:
+    """One run of the engine over one request: its working state lives here,
+    never on the shared Engine, so concurrent requests cannot mix."""
+
+    def __init__(self, max_chars, dmp):
+        self.max_chars, self.dmp = max_chars, dmp
+
+    def run(self, actions, views, texts):
         out = Outcome([], {}, set(), {}, [])
         self._views = {}
         self._texts = dict(texts)
