@@ -408,7 +408,7 @@ def count_round_trips(name, create_app, redis_srv, memcached_srv, n, doc_size, s
 
     from mobwrite.client import Client
     from mobwrite.config import Settings
-    from mobwrite.stores.datastore import DatastoreStore, _global_cache
+    from mobwrite.stores.datastore import DatastoreStore
 
     overrides, cache_kind, cache_addr = {}, None, None
     if name.endswith("+redis"):
@@ -417,8 +417,7 @@ def count_round_trips(name, create_app, redis_srv, memcached_srv, n, doc_size, s
         overrides = {"memcached_hosts": memcached_srv.address}
         cache_kind, cache_addr = "memcached", memcached_srv.address
     settings = Settings(store="datastore", project=PROJECT, log_level="WARNING", **overrides)
-    store = DatastoreStore(ndb.Client(project=PROJECT, namespace="b" + uuid.uuid4().hex[:12]),
-                           _global_cache(settings))
+    store = DatastoreStore.from_settings(settings, ndb.Client(project=PROJECT, namespace="b" + uuid.uuid4().hex[:12]))
     cache = CacheStats(cache_kind, cache_addr)
     try:
         web = create_app(settings, store).test_client()

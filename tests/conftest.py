@@ -63,9 +63,9 @@ def open_isolated_store(settings):
         return open_store(settings)
     from google.cloud import ndb
 
-    from mobwrite.stores.datastore import DatastoreStore, _global_cache
+    from mobwrite.stores.datastore import DatastoreStore
     client = ndb.Client(project=settings.project, namespace="t" + uuid.uuid4().hex[:12])
-    return DatastoreStore(client, _global_cache(settings))
+    return DatastoreStore.from_settings(settings, client)
 
 
 @pytest.fixture(params=BACKENDS)

@@ -42,9 +42,10 @@ def quick_client(settings, store):
         return create_app(settings, store).test_client()
     from google.cloud import ndb
 
-    from mobwrite.stores.datastore import DatastoreStore, _global_cache
-    quick = DatastoreStore(ndb.Client(project=settings.project, namespace=store.client.namespace),
-                           _global_cache(settings), retries=0)
+    from mobwrite.stores.datastore import DatastoreStore
+    quick = DatastoreStore.from_settings(settings, ndb.Client(project=settings.project,
+                                                              namespace=store.client.namespace))
+    quick.retries = 0
     return create_app(settings, quick).test_client()
 
 

@@ -7,7 +7,8 @@ import pytest
 from simulation import assert_converged, simulate
 
 
-@pytest.mark.parametrize("backend", ["memory", "sqlite", "datastore"], indirect=True)
+@pytest.mark.parametrize("backend", ["memory", "sqlite", "datastore", "datastore+redis", "datastore+memcached"],
+                         indirect=True)
 @pytest.mark.parametrize("seed", [1, 2])
 def test_clients_converge_over_a_lossy_network(sync, store, seed):
     typists, network = simulate(sync, seed)

@@ -326,9 +326,9 @@ def other_instance(settings, store):
     else:
         from google.cloud import ndb
 
-        from mobwrite.stores.datastore import DatastoreStore, _global_cache
-        other = DatastoreStore(ndb.Client(project=settings.project, namespace=store.client.namespace),
-                               _global_cache(settings))
+        from mobwrite.stores.datastore import DatastoreStore
+        other = DatastoreStore.from_settings(settings, ndb.Client(project=settings.project,
+                                                                  namespace=store.client.namespace))
     yield create_app(settings, other).test_client()
     if other is not store:
         other.close()

@@ -8,14 +8,18 @@ cache traffic (ndb drops a cached entity whenever it is written).
 """
 
 import collections
+import contextlib
 import datetime
 import hashlib
+import logging
 
 from google.api_core import exceptions as api_exceptions
 from google.cloud import ndb
 
 from ..engine import View
 from . import Store, StoreUnavailable
+
+log = logging.getLogger("mobwrite.store")
 
 _UTC = datetime.timezone.utc
 
@@ -69,23 +73,66 @@ def _now():
 
 
 class DatastoreStore(Store):
-    def __init__(self, client, global_cache=None, retries=8):
+    # ndb backs off 1, 2, 4 s between transaction attempts: three retries keep a
+    # contended request under ~10 s before it becomes a 503 the client retries,
+    # rather than holding it open for minutes.
+    def __init__(self, client, global_cache=None, retries=3, view_cache=None):
         self.client = client
         self.global_cache = global_cache
+        self.view_cache = view_cache
         self.retries = retries
         self.rpc_counts = collections.Counter()
         client.stub = _CountingStub(client.stub, self.rpc_counts)
 
     @classmethod
-    def from_settings(cls, settings):
-        return cls(ndb.Client(project=settings.project), _global_cache(settings))
+    def from_settings(cls, settings, client=None):
+        return cls(client or ndb.Client(project=settings.project), _global_cache(settings),
+                   view_cache=_view_cache(settings))
 
     def _context(self):
         return self.client.context(global_cache=self.global_cache)
 
     def read(self, view_keys, docs):
         with self._context(), _unavailable_on_error():
-            return self._read(view_keys, docs)
+            if self.view_cache is None:
+                return self._read(view_keys, docs)
+            names = {key: self._cache_name(key) for key in view_keys}
+            try:
+                found, holds = self.view_cache.get(list(names.values()))
+            except Exception:  # noqa: BLE001 - the cache is an optimisation; Datastore is the truth
+                log.warning("view cache unreadable; reading Datastore", exc_info=True)
+                found, holds = {}, {}
+            views = {key: _decode_view(found[name]) for key, name in names.items() if name in found}
+            stored, texts = self._read([key for key in view_keys if key not in views], docs)
+            views.update(stored)
+            with contextlib.suppress(Exception):
+                self.view_cache.fill({names[key]: _encode_view(view) for key, view in stored.items()}, holds)
+            return views, texts
+
+    def _cache_name(self, key):
+        raw = "%s\0%s\0%s\n%s" % (self.client.project, self.client.namespace or "", *key)
+        return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+    @contextlib.contextmanager
+    def _cached_views(self, keys, outcome_of):
+        """Lock the views' cache entries around a write, then put what was
+        committed there (or drop them if the write failed)."""
+        if self.view_cache is None:
+            yield
+            return
+        names = {key: self._cache_name(key) for key in keys}
+        try:
+            locks = self.view_cache.lock(list(names.values()))
+        except Exception as exc:
+            raise StoreUnavailable("view cache unwritable: %s" % exc) from exc
+        values = {}
+        try:
+            yield
+            outcome = outcome_of()
+            values = {names[key]: _encode_view(view) for key, view in outcome.views.items() if key in names}
+        finally:
+            with contextlib.suppress(Exception):
+                self.view_cache.release(locks, values)
 
     @staticmethod
     def _read(view_keys, docs, retries=None):
@@ -98,7 +145,8 @@ class DatastoreStore(Store):
 
     def write_views(self, outcome):
         with self._context(), _unavailable_on_error():
-            self._write(outcome, texts=False)
+            with self._cached_views(set(outcome.views) | outcome.deleted_views, lambda: outcome):
+                self._write(outcome, texts=False)
 
     def transact(self, view_keys, docs, run):
         # Calls inside the transaction get retries=0: ndb would otherwise turn
@@ -109,8 +157,11 @@ class DatastoreStore(Store):
             self._write(outcome, texts=True, retries=0)
             return outcome
 
+        committed = []
         with self._context(), _unavailable_on_error():
-            return ndb.transaction(attempt, retries=self.retries)
+            with self._cached_views(view_keys, lambda: committed[0]):
+                committed.append(ndb.transaction(attempt, retries=self.retries))
+        return committed[0]
 
     @staticmethod
     def _write(outcome, texts, retries=None):
@@ -178,6 +229,30 @@ class _unavailable_on_error:
         if kind is not None and issubclass(kind, (api_exceptions.GoogleAPIError, ndb.exceptions.Error)):
             raise StoreUnavailable(str(value)) from value
         return False
+
+
+def _encode_view(view):
+    # The state is JSON, which escapes NUL, so the first NUL ends it.
+    return view.state().encode("utf-8") + b"\0" + view.shadow.encode("utf-8")
+
+
+def _decode_view(raw):
+    state, _, shadow = raw.partition(b"\0")
+    return View.from_state(state.decode("utf-8"), shadow.decode("utf-8"))
+
+
+def _view_cache(settings):
+    """Views written through to Redis or memcached, as configured; else None."""
+    if settings.redis_url:
+        import redis
+
+        from ..viewcache import RedisViewCache
+        return RedisViewCache(redis.Redis.from_url(settings.redis_url), settings.timeout_view)
+    if settings.memcached_hosts:
+        from ..buffers import memcached_client
+        from ..viewcache import MemcachedViewCache
+        return MemcachedViewCache(memcached_client(settings.memcached_hosts), settings.timeout_view)
+    return None
 
 
 def _global_cache(settings):

@@ -1,0 +1,69 @@
+"""The view cache's write-through protocol, on a real Redis and memcached:
+a value read before a write can never land after it."""
+
+import uuid
+
+import pytest
+import redis
+
+from mobwrite.buffers import memcached_client
+from mobwrite.viewcache import MemcachedViewCache, RedisViewCache
+
+
+@pytest.fixture(params=["redis", "memcached"])
+def cache(request):
+    if request.param == "redis":
+        return RedisViewCache(redis.Redis.from_url(request.getfixturevalue("redis_server").address), 60)
+    return MemcachedViewCache(memcached_client(request.getfixturevalue("memcached_server").address), 60)
+
+
+@pytest.fixture
+def name():
+    return uuid.uuid4().hex
+
+
+def test_a_miss_holds_the_entry_and_a_fill_serves_later_reads(cache, name):
+    found, holds = cache.get([name])
+    assert found == {} and name in holds
+    cache.fill({name: b"v1"}, holds)
+    assert cache.get([name]) == ({name: b"v1"}, {})
+
+
+def test_a_read_that_raced_a_write_cannot_fill(cache, name):
+    _, holds = cache.get([name])          # a reader misses and goes to Datastore...
+    locks = cache.lock([name])            # ...a writer locks, commits v2, releases
+    cache.release(locks, {name: b"v2"})
+    cache.fill({name: b"v1 (stale)"}, holds)  # the reader's older value arrives last
+    assert cache.get([name])[0] == {name: b"v2"}
+
+
+def test_while_locked_readers_go_to_the_store_and_do_not_fill(cache, name):
+    cache.lock([name])
+    found, holds = cache.get([name])
+    assert found == {} and holds == {}
+
+
+def test_a_writer_whose_lock_was_taken_drops_the_entry(cache, name):
+    first = cache.lock([name])
+    second = cache.lock([name])
+    cache.release(first, {name: b"first"})   # no longer its lock: it must not write
+    assert cache.get([name])[0] == {}
+    cache.release(second, {name: b"second"})
+    assert cache.get([name])[0] in ({}, {name: b"second"})
+
+
+def test_a_failed_or_deleting_write_leaves_nothing_behind(cache, name):
+    _, holds = cache.get([name])
+    cache.fill({name: b"v1"}, holds)
+    cache.release(cache.lock([name]), {})   # the commit failed, or the view was deleted
+    found, holds = cache.get([name])
+    assert found == {} and name in holds
+
+
+@pytest.mark.parametrize("backend", ["datastore+redis", "datastore+memcached"], indirect=True)
+def test_a_steady_idle_poll_costs_one_datastore_round_trip(sync, store):
+    sync("u:ann\nf:0:doc\nd:0:+Hello\n\n")
+    sync("u:ann\nf:1:doc\nd:1:=5\n\n")   # the first poll after an edit reads the text again
+    store.rpc_counts.clear()
+    assert sync("u:ann\nf:2:doc\nd:2:=5\n\n") == "F:3:doc\nd:2:=5\n\n"
+    assert dict(store.rpc_counts) == {"commit": 1}
