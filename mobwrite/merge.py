@@ -28,6 +28,14 @@ def merge(dmp, base, client_diffs, master):
     if master == base:
         return dmp.diff_text2(client_diffs)
     master_diffs = dmp.diff_main(base, master, True, time.time() + MERGE_DIFF_SECONDS)
+    # A minimal diff may split one insert around letters it shares with its
+    # neighbours (+"bx cfl" ="bx" +"uvf"); the other side's insert would land
+    # inside that word. Semantic cleanup makes whole, word-aligned edits, and
+    # the lossless pass slides the client's edits onto word boundaries; both
+    # stay exact scripts over the same base.
+    dmp.diff_cleanupSemantic(master_diffs)
+    client_diffs = list(client_diffs)
+    dmp.diff_cleanupSemanticLossless(client_diffs)
     master_ins, master_del = _script(master_diffs)
     client_ins, client_del = _script(client_diffs)
     cuts = sorted({0, len(base), *master_ins, *client_ins, *_ends(master_del), *_ends(client_del)})

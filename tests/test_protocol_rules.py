@@ -425,9 +425,9 @@ def test_two_users_typing_at_one_spot_both_keep_their_words(sync):
     assert sync(req("u:bob", "f:0:doc", "d:0:")) == ans("F:1:doc", "d:0:+one two")
     assert sync(req("u:ann", "f:1:doc", "d:1:=3\t+ ann\t=4")) == ans("F:2:doc", "d:1:=11")
     # Bob typed at the same place against the old text: both words survive
-    # whole (the diff puts Ann's insert after the space, Bob's before it).
-    assert sync(req("u:bob", "f:1:doc", "d:1:=3\t+ bob\t=4")) == ans("F:2:doc", "d:1:=8\t+ann \t=3")
-    assert text_of(sync, "doc") == "one bob ann two"
+    # whole, the one already in the text first.
+    assert sync(req("u:bob", "f:1:doc", "d:1:=3\t+ bob\t=4")) == ans("F:2:doc", "d:1:=4\t+ann \t=7")
+    assert text_of(sync, "doc") == "one ann bob two"
 
 
 # ---------------------------------------------------------------- the answer
