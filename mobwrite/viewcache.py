@@ -12,6 +12,8 @@ after it. Stores still read views inside their transactions from Datastore.
 
 import os
 
+from redis.exceptions import NoScriptError
+
 _PREFIX = "mobwrite:view:"
 LOCK_SECONDS = 120  # longer than any Datastore call may take
 
@@ -30,17 +32,32 @@ class RedisViewCache:
 
     def __init__(self, redis, ttl):
         self.redis, self.ttl = redis, int(ttl)
-        self._get_or_hold = redis.register_script(self._GET_OR_HOLD)
-        self._swap = redis.register_script(self._SWAP)
+        self._shas = {}
+
+    def _run(self, script, calls):
+        """One EVALSHA per (key, args), pipelined: a single round trip. (redis-py's
+        Script objects would ask SCRIPT EXISTS first, every time.)"""
+        if not calls:
+            return []
+        for attempt in (1, 2):
+            sha = self._shas.get(script) or self._shas.setdefault(script, self.redis.script_load(script))
+            pipe = self.redis.pipeline(transaction=False)
+            for key, args in calls:
+                pipe.evalsha(sha, 1, key, *args)
+            try:
+                return pipe.execute()
+            except NoScriptError:
+                if attempt == 2:
+                    raise
+                self._shas.clear()  # the server lost its scripts (restart, SCRIPT FLUSH): load again
+        return []
 
     def get(self, names):
         """Cached values by name; for each miss, a placeholder token to fill()."""
         tokens = {name: b"P" + _token().encode() for name in names}
-        pipe = self.redis.pipeline(transaction=False)
-        for name in names:
-            self._get_or_hold(keys=[_PREFIX + name], args=[tokens[name], LOCK_SECONDS], client=pipe)
+        results = self._run(self._GET_OR_HOLD, [(_PREFIX + name, (tokens[name], LOCK_SECONDS)) for name in names])
         found, holds = {}, {}
-        for name, value in zip(names, pipe.execute()):
+        for name, value in zip(names, results):
             if value is None:
                 holds[name] = tokens[name]
             elif value[:1] == b"V":
@@ -68,10 +85,8 @@ class RedisViewCache:
             self.redis.delete(*lost)
 
     def _swap_many(self, swaps):
-        pipe = self.redis.pipeline(transaction=False)
-        for name, (expected, new) in swaps.items():
-            self._swap(keys=[_PREFIX + name], args=[expected, new, self.ttl], client=pipe)
-        return dict(zip(swaps, pipe.execute())) if swaps else {}
+        calls = [(_PREFIX + name, (expected, new, self.ttl)) for name, (expected, new) in swaps.items()]
+        return dict(zip(swaps, self._run(self._SWAP, calls)))
 
 
 class MemcachedViewCache:

@@ -60,6 +60,15 @@ def test_a_failed_or_deleting_write_leaves_nothing_behind(cache, name):
     assert found == {} and name in holds
 
 
+def test_redis_losing_its_scripts_is_survived(redis_server, name):
+    client = redis.Redis.from_url(redis_server.address)
+    cache = RedisViewCache(client, 60)
+    _, holds = cache.get([name])
+    client.script_flush()
+    cache.fill({name: b"v1"}, holds)
+    assert cache.get([name])[0] == {name: b"v1"}
+
+
 @pytest.mark.parametrize("backend", ["datastore+redis", "datastore+memcached"], indirect=True)
 def test_a_steady_idle_poll_costs_one_datastore_round_trip(sync, store):
     sync("u:ann\nf:0:doc\nd:0:+Hello\n\n")
