@@ -64,8 +64,12 @@ def _text_key(doc):
     return ndb.Key(Text, _key_name("t:", doc))
 
 
+def _view_key_name(user, doc):
+    return _key_name("v:", "%s\n%s" % (user, doc))
+
+
 def _view_key(user, doc):
-    return ndb.Key(ViewState, _key_name("v:", "%s\n%s" % (user, doc)))
+    return ndb.Key(ViewState, _view_key_name(user, doc))
 
 
 def _now():
@@ -109,8 +113,11 @@ class DatastoreStore(Store):
                 self.view_cache.fill({names[key]: _encode_view(view) for key, view in stored.items()}, holds)
             return views, texts
 
-    def _cache_name(self, key):
-        raw = "%s\0%s\0%s\n%s" % (self.client.project, self.client.namespace or "", *key)
+    def _cache_name(self, key=None, key_name=None):
+        """The view's cache entry, named after its Datastore key name (all that
+        cleanup knows of a view), within this project and namespace."""
+        key_name = key_name if key_name is not None else _view_key_name(*key)
+        raw = "%s\0%s\0%s" % (self.client.project, self.client.namespace or "", key_name)
         return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
     @contextlib.contextmanager
@@ -208,6 +215,9 @@ class DatastoreStore(Store):
         with self._context(), _unavailable_on_error():
             views = ViewState.query(ViewState.updated < stamp(view_cutoff)).fetch(keys_only=True)
             ndb.delete_multi(views)
+            if self.view_cache is not None and views:
+                names = [self._cache_name(key_name=key.id()) for key in views]
+                self.view_cache.release(self.view_cache.lock(names), {})  # drop them
             texts = []
             for text in Text.query(Text.updated < stamp(text_cutoff)):  # no projection: it would need a composite index
                 if ViewState.query(ViewState.doc == text.doc).get(keys_only=True) is None:
