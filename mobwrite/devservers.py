@@ -7,6 +7,7 @@ group; nothing here is used by the service itself.
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import socket
@@ -45,6 +46,7 @@ class Server:
 
 
 def _start(name, argv, ready, env=None, timeout=60, cwd=None):
+    """Run argv until ``ready(server)`` holds; its output goes to server.log."""
     workdir = tempfile.mkdtemp(prefix="mobwrite-%s-" % name)
     argv = [a.replace("{workdir}", workdir) for a in argv]
     with open(os.path.join(workdir, "server.log"), "wb") as log:
@@ -55,7 +57,7 @@ def _start(name, argv, ready, env=None, timeout=60, cwd=None):
     while time.monotonic() < deadline:
         if process.poll() is not None:
             break
-        if ready():
+        if ready(server):
             return server
         time.sleep(0.1)
     server.stop()
@@ -86,7 +88,7 @@ def start_datastore_emulator(project="mobwrite-test"):
                                   "--host-port=127.0.0.1:%d" % port, "--no-store-on-disk",
                                   "--data-dir={workdir}/data", "--consistency=1.0",
                                   "--project=" + project, "--quiet"],
-                    lambda: _http_ok("http://127.0.0.1:%d/" % port, "Ok"), timeout=90)
+                    lambda _: _http_ok("http://127.0.0.1:%d/" % port, "Ok"), timeout=90)
     server.address = "127.0.0.1:%d" % port
     return server
 
@@ -94,7 +96,7 @@ def start_datastore_emulator(project="mobwrite-test"):
 def start_redis():
     port = free_port()
     server = _start("redis", ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "",
-                              "--appendonly", "no", "--dir", "{workdir}"], lambda: _port_open(port))
+                              "--appendonly", "no", "--dir", "{workdir}"], lambda _: _port_open(port))
     server.address = "redis://127.0.0.1:%d/0" % port
     return server
 
@@ -104,19 +106,34 @@ def start_memcached():
     argv = ["memcached", "-l", "127.0.0.1", "-p", str(port), "-U", "0", "-m", "64"]
     if os.geteuid() == 0:
         argv += ["-u", "root"]
-    server = _start("memcached", argv, lambda: _port_open(port))
+    server = _start("memcached", argv, lambda _: _port_open(port))
     server.address = "127.0.0.1:%d" % port
     return server
 
 
 def start_gunicorn(env, app="main:app", workers=2, threads=1, root=None):
-    """The real HTTP stack: gunicorn serving ``app`` with ``env`` added."""
-    port = free_port()
+    """The real HTTP stack: gunicorn serving ``app`` with ``env`` added.
+
+    gunicorn binds port 0 itself and we read the port from its log: picking a
+    free port first and handing it over leaves a window in which another
+    process can take it, and the readiness check would then talk to that one.
+    """
     root = root or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     full_env = {**os.environ, **env}
-    server = _start("gunicorn", [sys.executable, "-m", "gunicorn", "-b", "127.0.0.1:%d" % port,
-                                 "-w", str(workers), "--threads", str(threads), "--log-level", "warning",
+    found = {}
+
+    def ready(server):
+        match = _LISTENING.search(server.log())
+        if match:
+            found["port"] = int(match.group(1))
+        return bool(match) and _http_ok("http://127.0.0.1:%d/" % found["port"])
+
+    server = _start("gunicorn", [sys.executable, "-m", "gunicorn", "-b", "127.0.0.1:0",
+                                 "-w", str(workers), "--threads", str(threads), "--log-level", "info",
                                  "--no-control-socket",  # one shared ~/.gunicorn socket for every test server otherwise
-                                 app], lambda: _http_ok("http://127.0.0.1:%d/" % port), env=full_env, cwd=root)
-    server.address = "http://127.0.0.1:%d" % port
+                                 app], ready, env=full_env, cwd=root)
+    server.address = "http://127.0.0.1:%d" % found["port"]
     return server
+
+
+_LISTENING = re.compile(r"Listening at: http://127\.0\.0\.1:(\d+)")
