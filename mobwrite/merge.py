@@ -27,15 +27,13 @@ def merge(dmp, base, client_diffs, master):
     ``base`` to the client's text) merged in."""
     if master == base:
         return dmp.diff_text2(client_diffs)
-    master_diffs = dmp.diff_main(base, master, True, time.time() + MERGE_DIFF_SECONDS)
-    # A minimal diff may split one insert around letters it shares with its
-    # neighbours (+"bx cfl" ="bx" +"uvf"); the other side's insert would land
-    # inside that word. Semantic cleanup makes whole, word-aligned edits, and
-    # the lossless pass slides the client's edits onto word boundaries; both
-    # stay exact scripts over the same base.
-    dmp.diff_cleanupSemantic(master_diffs)
-    client_diffs = list(client_diffs)
-    dmp.diff_cleanupSemanticLossless(client_diffs)
+    deadline = time.time() + MERGE_DIFF_SECONDS
+    master_diffs = _aligned(dmp, base, master, deadline)
+    # The client's own script may be cleaned for size (diff_cleanupEfficiency
+    # folds short equalities between edits into delete+insert pairs, so it
+    # "retypes" letters of a neighbouring word, and the other side's insert
+    # would land around them): merge its minimal script instead.
+    client_diffs = _aligned(dmp, base, dmp.diff_text2(client_diffs), deadline)
     master_ins, master_del = _script(master_diffs)
     client_ins, client_del = _script(client_diffs)
     cuts = sorted({0, len(base), *master_ins, *client_ins, *_ends(master_del), *_ends(client_del)})
@@ -46,6 +44,14 @@ def merge(dmp, base, client_diffs, master):
         if end is not None and not (_covered(master_del, start) or _covered(client_del, start)):
             out.append(base[start:end])
     return "".join(out)
+
+
+def _aligned(dmp, before, after, deadline):
+    """A minimal diff with each edit slid onto word boundaries where it can
+    go either way (the lossless cleanup moves edits, never merges them)."""
+    diffs = dmp.diff_main(before, after, True, deadline)
+    dmp.diff_cleanupSemanticLossless(diffs)
+    return diffs
 
 
 def _script(diffs):
