@@ -6,7 +6,7 @@ is the caller's business.
 import dataclasses
 
 from . import delta as deltas
-from . import textcodec
+from . import protocol, textcodec
 
 
 @dataclasses.dataclass
@@ -59,24 +59,19 @@ class Client:
     def receive(self, answer):
         """Apply an answer's lines to the shared texts."""
         doc, acked = None, 0
-        for line in answer.replace("\r\n", "\n").split("\n"):
-            if not line:
-                break
-            if len(line) < 2 or line[1] != ":":
-                continue
-            letter, value = line[0], line[2:]
+        for letter, value in protocol.lines(answer):
+            if letter not in "fFdDrR" or (parsed := protocol.split_version(value)) is None:
+                continue  # not for us, or malformed: ignored, as the protocol says
+            version, rest = parsed
             if letter in "fF":
-                version, _, name = value.partition(":")
-                doc, acked = self.docs.get(name), int(version)
+                doc, acked = self.docs.get(rest), version
                 if doc is not None:
                     doc.edit_stack = [e for e in doc.edit_stack if e[0] >= acked]
                     doc.acked = max(doc.acked, acked)
-            elif doc is not None and letter in "dDrR":
-                version, _, payload = value.partition(":")
-                if letter in "dD":
-                    self._delta(doc, letter, int(version), payload)
-                else:
-                    self._raw(doc, letter, int(version), payload, acked)
+            elif doc is not None and letter in "dD":
+                self._delta(doc, letter, version, rest)
+            elif doc is not None:
+                self._raw(doc, letter, version, rest, acked)
 
     def _delta(self, doc, letter, version, payload):
         if version < doc.server_version:
@@ -101,7 +96,11 @@ class Client:
     def _raw(self, doc, letter, version, payload, acked):
         if version < doc.server_version:
             return
-        text = textcodec.decode(payload)
+        try:
+            text = textcodec.decode(payload)
+        except textcodec.DecodeError:
+            doc.delta_ok = False  # resync with our raw text next time
+            return
         doc.shadow = text
         doc.server_version = version
         doc.client_version = acked

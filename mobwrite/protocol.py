@@ -72,11 +72,21 @@ def _version(text):
     return value if value <= MAX_VERSION else None
 
 
-def _split_version(value):
+def split_version(value):
     """``VERSION:rest`` to (version, rest), or None when the version is bad."""
     head, sep, rest = value.partition(":")
     version = _version(head)
     return None if version is None or not sep else (version, rest)
+
+
+def lines(text):
+    """(letter, value) for each ``X:value`` line, up to the first empty line;
+    lines of any other shape are skipped. Requests and answers alike."""
+    for line in normalize_newlines(text).split("\n"):
+        if not line:
+            return
+        if len(line) >= 2 and line[1] == ":":
+            yield line[0], line[2:]
 
 
 def parse(text):
@@ -89,17 +99,12 @@ def parse(text):
     user = doc = None
     echo = False
     ack = 0
-    for line in normalize_newlines(text).split("\n"):
-        if not line:
-            break
-        if len(line) < 2 or line[1] != ":":
-            continue
-        letter, value = line[0], line[2:]
+    for letter, value in lines(text):
         if letter in "uU":
             user = value if valid_name(value) else None
             echo = letter == "U"
         elif letter in "fF":
-            parsed = _split_version(value)
+            parsed = split_version(value)
             if parsed is not None:
                 ack, name = parsed
                 doc = name if valid_name(name) else None
@@ -108,7 +113,7 @@ def parse(text):
             if user and doc:
                 actions.append(Action("n", user, doc, echo))
         elif letter in "dDrR":
-            parsed = _split_version(value)
+            parsed = split_version(value)
             if parsed is not None and user and doc:
                 actions.append(Action(letter, user, doc, echo, ack, parsed[0], parsed[1]))
         elif letter in "bB":

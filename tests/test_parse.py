@@ -261,3 +261,17 @@ def test_format_jsonp_escapes_everything_that_could_end_the_script():
 def test_format_jsonp_keeps_other_text_readable():
     body = protocol.format_jsonp(["u:été 😀", "F:0:a'b"])
     assert body == "mobwrite.callback(\"u:été 😀\\nF:0:a'b\\n\");"
+
+
+def test_lines_yields_letter_and_value_up_to_the_first_empty_line():
+    from mobwrite.protocol import lines
+    assert list(lines("u:a\r\nnot a line\nx\nF:1:doc:x\n\nd:0:after")) == [("u", "a"), ("F", "1:doc:x")]
+
+
+def test_the_client_ignores_a_malformed_answer():
+    from mobwrite.client import Client
+    client = Client("ann")
+    doc = client.share("doc", "kept")
+    client.receive("F:x:doc\nF:1:doc\nd:zz:=4\nR:0:%ZZ\nd:0:=4\n\n")
+    assert (doc.text, doc.server_version, doc.acked) == ("kept", 0, 1)
+    assert not doc.delta_ok  # the broken raw dump asks for a resync
