@@ -39,15 +39,12 @@ precompressed .gz file).
 """
 
 import argparse
-import contextlib
 import dataclasses
 import gzip
 import http.client
 import multiprocessing
 import os
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -62,6 +59,8 @@ if ROOT not in sys.path:
 from flask import Flask  # noqa: E402  (after the path fix)
 
 import zipserve  # noqa: E402
+from bench.gateway import session_cpu  # noqa: E402
+from mobwrite import devservers  # noqa: E402
 from zipserve import Config, ZipServe, gzipwrap  # noqa: E402
 
 ARCHIVES = ("dojo", "dijit", "dojox")
@@ -161,56 +160,21 @@ def mix_paths(zips_dir):
     return sorted(paths)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Gunicorn:
-    """``gunicorn bench.zipserve:<factory>`` on 127.0.0.1, in its own session."""
+    """``gunicorn bench.zipserve:<factory>`` on 127.0.0.1 (1 worker, gthread x4,
+    long keep-alive), started by mobwrite.devservers like every test server."""
 
     def __init__(self, app, env):
-        self.port = free_port()
-        cmd = [sys.executable, "-m", "gunicorn", "--chdir", ROOT, "-b", f"127.0.0.1:{self.port}",
-               "--workers", "1", "--worker-class", "gthread", "--threads", "4",
-               "--keep-alive", "30", "--log-level", "warning", f"bench.zipserve:{FACTORIES[app]}"]
-        self.proc = subprocess.Popen(cmd, env=env, start_new_session=True)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError):
-                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                conn.request("GET", "/")
-                if conn.getresponse().status == 200:
-                    conn.close()
-                    return
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"gunicorn for {app} did not start")
+        self.server = devservers.start_gunicorn(env, app="bench.zipserve:" + FACTORIES[app], workers=1,
+                                                threads=4, root=ROOT, args=["--keep-alive", "30"])
+        self.port = int(self.server.address.rsplit(":", 1)[1])
 
     def cpu(self):
-        """utime+stime seconds of the master and its workers."""
-        total = 0
-        for pid in os.listdir("/proc"):
-            if not pid.isdigit():
-                continue
-            try:
-                with open(f"/proc/{pid}/stat") as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[3]) == self.proc.pid or int(pid) == self.proc.pid:  # ppid or self
-                total += int(fields[11]) + int(fields[12])
-        return total / os.sysconf("SC_CLK_TCK")
+        """CPU seconds of the gunicorn session (master and workers)."""
+        return session_cpu(self.server.process.pid)
 
     def stop(self):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
+        self.server.stop()
 
 
 def fetch(port, path, accept):

@@ -24,7 +24,6 @@ import random
 import re
 import secrets
 import socket
-import statistics
 import string
 import sys
 import threading

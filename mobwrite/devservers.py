@@ -111,8 +111,9 @@ def start_memcached():
     return server
 
 
-def start_gunicorn(env, app="main:app", workers=2, threads=1, root=None):
-    """The real HTTP stack: gunicorn serving ``app`` with ``env`` added.
+def start_gunicorn(env, app="main:app", workers=2, threads=1, root=None, args=()):
+    """The real HTTP stack: gunicorn serving ``app`` with ``env`` added (and
+    any further gunicorn ``args``).
 
     gunicorn binds port 0 itself and we read the port from its log: picking a
     free port first and handing it over leaves a window in which another
@@ -131,7 +132,7 @@ def start_gunicorn(env, app="main:app", workers=2, threads=1, root=None):
     server = _start("gunicorn", [sys.executable, "-m", "gunicorn", "-b", "127.0.0.1:0",
                                  "-w", str(workers), "--threads", str(threads), "--log-level", "info",
                                  "--no-control-socket",  # one shared ~/.gunicorn socket for every test server otherwise
-                                 app], ready, env=full_env, cwd=root)
+                                 *args, app], ready, env=full_env, cwd=root)
     server.address = "http://127.0.0.1:%d" % found["port"]
     return server
 

@@ -234,7 +234,7 @@ class _Pass:
         """Step 5: push this run's answer onto the edit stack and print it."""
         if not run.live:
             return
-        view, (user, doc) = run.view, run.key
+        view, doc = run.view, run.key[1]
         if run.replay:
             self._print(run, [e for e in view.edit_stack if e[0] >= run.replay_from])
             return

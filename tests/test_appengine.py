@@ -10,7 +10,6 @@
   the cron URL answers App Engine's cron only.
 """
 
-import json
 import os
 import random
 import re

@@ -1,7 +1,5 @@
 """Every rule of PROTOCOL.md as a worked exchange, on every store backend."""
 
-import pytest
-
 
 def test_example_exchange_from_the_protocol(sync):
     assert sync("u:ann42\nf:0:notes7\nd:0:+Hi\n\n") == "F:1:notes7\nd:0:=2\n\n"
