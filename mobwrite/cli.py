@@ -33,6 +33,7 @@ import urllib.parse
 import urllib.request
 
 from . import client as mclient
+from . import protocol
 
 DEFAULT_PATH = "/scripts/q.py"
 TIMEOUT = 30
@@ -140,7 +141,7 @@ def upload(url, doc, text):
     _expect_block(url, answer, doc)
     c.receive(answer)
     refused = any(line[:2] in ("r:", "R:") for line in answer.split("\n"))  # a raw dump: not taken
-    if refused or shared.text != text.replace("\r\n", "\n").replace("\r", "\n"):
+    if refused or shared.text != protocol.normalize_newlines(text):
         raise CliError("the server did not take the text (%d characters; over its MOBWRITE_MAX_CHARS?)"
                        % len(text))
 

@@ -11,7 +11,7 @@ import itertools
 import json
 
 from . import delta as deltas
-from . import merge, textcodec
+from . import merge, protocol, textcodec
 
 
 @dataclasses.dataclass
@@ -220,7 +220,7 @@ class _Pass:
 
     def _set_text(self, doc, text, view=None):
         if text is not None:
-            text = text.replace("\r\n", "\n").replace("\r", "\n")
+            text = protocol.normalize_newlines(text)
             if len(text) > self.max_chars:
                 view.delta_ok = False
                 self._out.notes.append("edit to %r refused: %d characters is over the limit of %d"
