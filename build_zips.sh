@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Build the zips zipserve serves under /static/: dojo.zip, dijit.zip and
 # dojox.zip from Dojo 1.17 (pinned by package-lock.json) and mobwrite.zip
-# from static_src/mobwrite/, minus what static_src/exclude.txt names.
+# from static_src/mobwrite/ plus the client library, which esbuild bundles
+# from static_src/client/ and diff-match-patch into one script,
+# mobwrite.js; minus what static_src/exclude.txt names.
 #
 # No arguments. Output goes to $ZIPSERVE_DIR (default static_build/, where
 # the app looks). Same inputs, same bytes: the members' date is
@@ -28,8 +30,19 @@ if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
 fi
 export SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-946684800}"
 
-exec "$python" -m zipserve.build --out "$out" --exclude static_src/exclude.txt --app-root . \
-  mobwrite=static_src/mobwrite \
+# One script include for any site: an IIFE that defines window.mobwrite.
+# Bundled at a fixed path so the source map's paths, and so the zip, come
+# out the same wherever the zips go.
+node_modules/.bin/esbuild static_src/client/index.js --bundle --format=iife \
+  --target=es2020 --minify --sourcemap --legal-comments=inline --log-level=warning \
+  --outfile=build/client/mobwrite.js
+stage="$(mktemp -d)"
+trap 'rm -rf "$stage"' EXIT
+cp -R static_src/mobwrite "$stage/mobwrite"
+cp build/client/mobwrite.js build/client/mobwrite.js.map "$stage/mobwrite/"
+
+"$python" -m zipserve.build --out "$out" --exclude static_src/exclude.txt --app-root . \
+  mobwrite="$stage/mobwrite" \
   dojo=node_modules/dojo \
   dijit=node_modules/dijit \
   dojox=node_modules/dojox

@@ -25,7 +25,7 @@ class Settings:
     buffer_max_bytes: int = 2 * 1024 * 1024
     admin_token: str = ""
     cors_origin: str = "*"
-    editor_url: str = "/"
+    editor_url: str = "/static/mobwrite/index.html"  # the landing page, out of mobwrite.zip
     log_level: str = "INFO"
     on_app_engine: bool = False
 

@@ -127,7 +127,7 @@ def start_gunicorn(env, app="main:app", workers=2, threads=1, root=None, args=()
         match = _LISTENING.search(server.log())
         if match:
             found["port"] = int(match.group(1))
-        return bool(match) and _http_ok("http://127.0.0.1:%d/" % found["port"])
+        return bool(match) and _http_ok("http://127.0.0.1:%d/scripts/q.py?q=" % found["port"])
 
     server = _start("gunicorn", [sys.executable, "-m", "gunicorn", "-b", "127.0.0.1:0",
                                  "-w", str(workers), "--threads", str(threads), "--log-level", "info",

@@ -23,11 +23,6 @@ from .stores import StoreUnavailable, open_store
 log = logging.getLogger("mobwrite.gateway")
 GATEWAY_PATHS = ("/scripts/q.py", "/sync")
 
-_PLACEHOLDER = """<!doctype html><meta charset="utf-8"><title>MobWrite</title>
-<h1>MobWrite</h1><p>The sync gateway is at <code>/scripts/q.py</code> (and <code>/sync</code>).</p>
-"""
-
-
 def create_blueprint(settings, store=None):
     """The gateway, the cleanup endpoint and the landing page, over ``store``."""
     store = store or open_store(settings)
@@ -74,7 +69,7 @@ def create_blueprint(settings, store=None):
 
     @bp.route("/")
     def landing():
-        return Response(_PLACEHOLDER, mimetype="text/html")
+        return redirect(settings.editor_url, code=302)
 
     return bp
 

@@ -137,13 +137,19 @@ def test_an_empty_q_or_p_is_an_empty_request(client, call, content_type, body):
 def test_without_q_or_p_the_gateway_redirects_to_the_editor(client, call):
     response = call(client)
     assert response.status_code == 303
-    assert urllib.parse.urlsplit(response.headers["Location"]).path == "/"
+    assert urllib.parse.urlsplit(response.headers["Location"]).path == "/static/mobwrite/index.html"
 
 
 def test_the_redirect_goes_to_the_configured_editor(settings, store):
-    app = create_app(dataclasses.replace(settings, editor_url="/static/mobwrite/index.html"), store)
+    app = create_app(dataclasses.replace(settings, editor_url="/elsewhere/"), store)
     response = app.test_client().get(GATEWAY)
     assert response.status_code == 303
+    assert urllib.parse.urlsplit(response.headers["Location"]).path == "/elsewhere/"
+
+
+def test_the_site_root_goes_to_the_landing_page(client):
+    response = client.get("/")
+    assert response.status_code == 302
     assert urllib.parse.urlsplit(response.headers["Location"]).path == "/static/mobwrite/index.html"
 
 

@@ -1,0 +1,146 @@
+// Adapters between form elements and shared documents: each reads the
+// element's state as text and writes it back. Text merges; selects,
+// checkboxes, radio groups and numbers are overwritten, last writer wins.
+
+import { diff } from "./diffs.js";
+
+const NUMERIC = /^\s*[-+]?[\d.,]+\s*$/;
+const MERGED_INPUTS = new Set(["text", "password", "hidden", "email", "search", "url", "tel"]);
+const NOT_SHARED = new Set(["button", "submit", "reset", "image", "file"]);
+
+// Lets the page (a character count, a total) notice what the client wrote.
+function announce(element, name) {
+  element.dispatchEvent(new CustomEvent("mobwrite:change", { bubbles: true, detail: { name } }));
+}
+
+class TextField {
+  constructor(element, dmp) {
+    this.element = element;
+    this.dmp = dmp;
+    this.mergeable = element.tagName === "TEXTAREA" || MERGED_INPUTS.has(element.type);
+  }
+
+  getText() {
+    return this.element.value;
+  }
+
+  merge() {
+    return this.mergeable && !NUMERIC.test(this.element.value);
+  }
+
+  // Keeps the caret and selection next to the same text, and the scroll
+  // position, while the value changes under them.
+  setText(text) {
+    const el = this.element;
+    const before = el.value;
+    if (before === text) return false;
+    const focused = el.ownerDocument.activeElement === el;
+    let selection = null;
+    if (focused) {
+      try {
+        selection = [el.selectionStart, el.selectionEnd, el.selectionDirection];
+      } catch (err) {
+        selection = null; // input types without a selection (email, number)
+      }
+    }
+    const scroll = [el.scrollTop, el.scrollLeft];
+    el.value = text;
+    if (selection && selection[0] !== null) {
+      const diffs = diff(this.dmp, before, text);
+      el.setSelectionRange(this.dmp.diff_xIndex(diffs, selection[0]),
+        this.dmp.diff_xIndex(diffs, selection[1]), selection[2]);
+    }
+    [el.scrollTop, el.scrollLeft] = scroll;
+    return true;
+  }
+}
+
+class SelectField {
+  constructor(element) {
+    this.element = element;
+  }
+
+  // Option values, one a line: a multiple select shares all it has chosen.
+  getText() {
+    return Array.from(this.element.options).filter((o) => o.selected).map((o) => o.value).join("\n");
+  }
+
+  merge() {
+    return false;
+  }
+
+  setText(text) {
+    if (text === this.getText()) return false;
+    const chosen = new Set(text.split("\n"));
+    for (const option of this.element.options) option.selected = chosen.has(option.value);
+    return true;
+  }
+}
+
+class CheckboxField {
+  constructor(element) {
+    this.element = element;
+  }
+
+  getText() {
+    return this.element.checked ? this.element.value : "";
+  }
+
+  merge() {
+    return false;
+  }
+
+  setText(text) {
+    const checked = text !== "";
+    if (checked === this.element.checked) return false;
+    this.element.checked = checked;
+    return true;
+  }
+}
+
+class RadioGroup {
+  constructor(element) {
+    this.element = element;
+    this.name = element.name;
+  }
+
+  buttons() {
+    const el = this.element;
+    const scope = el.form || el.ownerDocument;
+    return Array.from(scope.querySelectorAll('input[type="radio"]'))
+      .filter((r) => r.name === this.name && r.form === el.form);
+  }
+
+  getText() {
+    const on = this.buttons().find((r) => r.checked);
+    return on ? on.value : "";
+  }
+
+  merge() {
+    return false;
+  }
+
+  setText(text) {
+    if (text === this.getText()) return false;
+    for (const r of this.buttons()) r.checked = r.value === text;
+    return true;
+  }
+}
+
+// The adapter for one form element, or null for elements that hold no
+// shareable state (buttons, file inputs).
+export function fieldFor(element, dmp) {
+  if (element.tagName === "SELECT") return new SelectField(element);
+  if (element.tagName === "TEXTAREA") return new TextField(element, dmp);
+  if (element.tagName !== "INPUT" || NOT_SHARED.has(element.type)) return null;
+  if (element.type === "checkbox") return new CheckboxField(element);
+  if (element.type === "radio") return new RadioGroup(element);
+  return new TextField(element, dmp);
+}
+
+// Elements whose events mean the user changed the field.
+export function watchedElements(field) {
+  return field instanceof RadioGroup ? field.buttons() : [field.element];
+}
+
+export { announce };

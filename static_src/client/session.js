@@ -1,0 +1,149 @@
+// The client side of the MobWrite protocol as pure state: no DOM, no
+// network. A Session builds the next request from its documents and takes
+// the answer; each document reads and writes its text through an adapter
+// ({getText(), setText(text), merge()}), so tests can drive it with strings.
+
+import { decodeText, encodeText, wellFormed } from "./codec.js";
+import { EQUAL, diff } from "./diffs.js";
+
+export class SharedDoc {
+  constructor(name, adapter) {
+    this.name = name;
+    this.adapter = adapter;
+    this.shadow = "";
+    this.clientVersion = 0;
+    this.serverVersion = 0;
+    this.editStack = []; // [{version, line, real}] sent until the server acknowledges them
+    this.deltaOk = true;
+    this.leaving = false; // unshared: sent until nothing of ours is pending, then dropped
+  }
+
+  // This document's lines of the next request.
+  lines(dmp) {
+    const text = wellFormed(this.adapter.getText());
+    const merge = this.adapter.merge();
+    const head = `f:${this.serverVersion}:${this.name}`;
+    if (!this.deltaOk) {
+      // Our shadow is no longer the server's: send the whole text. The line
+      // is not kept; until the answer comes, every request carries it again.
+      this.editStack = [];
+      this.shadow = text;
+      return [head, `${merge ? "r" : "R"}:${this.clientVersion}:${encodeText(text)}`];
+    }
+    const diffs = diff(dmp, this.shadow, text);
+    const real = diffs.some(([op]) => op !== EQUAL);
+    if (real || this.editStack.length === 0) {
+      const letter = merge ? "d" : "D";
+      const line = `${letter}:${this.clientVersion}:${dmp.diff_toDelta(diffs)}`;
+      this.editStack.push({ version: this.clientVersion, line, real });
+      this.clientVersion += 1;
+      this.shadow = text;
+    }
+    return [head, ...this.editStack.map((edit) => edit.line)];
+  }
+
+  // Edits of ours the server has not confirmed, or text not yet diffed.
+  pending() {
+    return !this.deltaOk || this.editStack.some((edit) => edit.real) ||
+      this.adapter.getText() !== this.shadow;
+  }
+
+  acknowledge(version) {
+    this.editStack = this.editStack.filter((edit) => edit.version >= version);
+  }
+
+  // A server edit; true when it changed our text.
+  takeDelta(dmp, letter, version, delta) {
+    if (version < this.serverVersion) return false; // a resend we already took
+    if (version > this.serverVersion) {
+      this.deltaOk = false;
+      return false;
+    }
+    let diffs;
+    try {
+      diffs = dmp.diff_fromDelta(this.shadow, delta);
+    } catch (err) {
+      this.deltaOk = false; // does not fit our shadow: resync with a raw dump
+      return false;
+    }
+    const shadow = dmp.diff_text2(diffs);
+    let changed = false;
+    if (diffs.some(([op]) => op !== EQUAL)) {
+      if (letter === "D" || !this.adapter.merge()) {
+        changed = this.adapter.setText(shadow);
+      } else {
+        const patches = dmp.patch_make(this.shadow, diffs);
+        changed = this.adapter.setText(dmp.patch_apply(patches, this.adapter.getText())[0]);
+      }
+    }
+    this.shadow = shadow;
+    this.serverVersion += 1;
+    this.deltaOk = true;
+    return changed;
+  }
+
+  // A raw dump: the server's text replaces our shadow (and our text for R).
+  takeRaw(letter, version, payload, acked) {
+    if (version < this.serverVersion) return false;
+    let text;
+    try {
+      text = decodeText(payload);
+    } catch (err) {
+      this.deltaOk = false;
+      return false;
+    }
+    this.shadow = text;
+    this.serverVersion = version;
+    this.clientVersion = acked;
+    this.editStack = [];
+    this.deltaOk = true;
+    return letter === "R" ? this.adapter.setText(text) : false;
+  }
+}
+
+export class Session {
+  constructor(user, dmp) {
+    this.user = user;
+    this.dmp = dmp;
+    this.docs = new Map();
+  }
+
+  // The next request: every document's unacknowledged edits (an idle
+  // document sends a no-op delta, which asks for the server's changes).
+  request() {
+    const lines = [`u:${this.user}`];
+    for (const doc of this.docs.values()) lines.push(...doc.lines(this.dmp));
+    return lines.join("\n") + "\n\n";
+  }
+
+  // Take an answer's lines; returns the documents whose text changed.
+  // Lines that are malformed or for documents we do not hold are ignored.
+  receive(answer) {
+    const changed = new Set();
+    let doc = null;
+    let acked = 0;
+    for (const line of answer.split("\n")) {
+      const letter = line[0];
+      if (line[1] !== ":" || !"fFdDrR".includes(letter)) continue;
+      const match = /^(\d{1,10}):/.exec(line.slice(2));
+      if (!match) continue;
+      const version = Number(match[1]);
+      const rest = line.slice(2 + match[0].length);
+      if (letter === "f" || letter === "F") {
+        doc = this.docs.get(rest) || null;
+        acked = version;
+        if (doc) doc.acknowledge(version);
+      } else if (doc && (letter === "d" || letter === "D")) {
+        if (doc.takeDelta(this.dmp, letter, version, rest)) changed.add(doc);
+      } else if (doc) {
+        if (doc.takeRaw(letter, version, rest, acked)) changed.add(doc);
+      }
+    }
+    return changed;
+  }
+
+  pending() {
+    for (const doc of this.docs.values()) if (doc.pending()) return true;
+    return false;
+  }
+}

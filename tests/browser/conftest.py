@@ -1,0 +1,141 @@
+"""Fixtures for the browser tests: real headless Chromium (Debian's package,
+driven by Playwright), the app under gunicorn with freshly built zips on the
+embedded SQLite store, and a second server on another origin that stands
+for a third-party site."""
+
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import uuid
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from mobwrite import devservers
+
+REPO = Path(__file__).resolve().parents[2]
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def built_zips(tmp_path_factory):
+    """The zips build_zips.sh makes from this checkout, in a folder of their own."""
+    out = tmp_path_factory.mktemp("browser_zips")
+    done = subprocess.run(["bash", str(REPO / "build_zips.sh")], capture_output=True, text=True,
+                          env=dict(os.environ, ZIPSERVE_DIR=str(out), PYTHON=sys.executable), timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return out
+
+
+@pytest.fixture(scope="session")
+def site(built_zips, tmp_path_factory):
+    """The whole app (gateway and zipserve) under gunicorn: two worker
+    processes, so a page's requests land on either."""
+    db = tmp_path_factory.mktemp("browser_store") / "mobwrite.sqlite3"
+    server = devservers.start_gunicorn({"MOBWRITE_STORE": "sqlite", "MOBWRITE_SQLITE_PATH": str(db),
+                                        "ZIPSERVE_DIR": str(built_zips)}, workers=2, threads=4)
+    server.url = server.address
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    path = shutil.which("chromium")
+    assert path, "Debian's chromium is required: apt-get install -y chromium"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=path, args=LAUNCH_ARGS)
+        yield browser
+        browser.close()
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_request(self, *args):
+        pass
+
+
+class OtherOrigin:
+    """A plain HTTP server on another port (so another origin) serving pages
+    given as text: what a third-party site embedding our client looks like."""
+
+    def __init__(self):
+        self.pages = {}
+        self.server = make_server("127.0.0.1", 0, self.app, threaded=True, request_handler=_Quiet)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def app(self, environ, start_response):
+        body = self.pages.get(environ["PATH_INFO"])
+        if body is None:
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [b"not found\n"]
+        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8"),
+                                  ("Content-Length", str(len(body)))])
+        return [body]
+
+    def serve(self, path, html):
+        """Serve ``html`` at ``path``; returns its absolute URL."""
+        self.pages[path] = html.encode("utf-8")
+        return self.url + path
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="session")
+def other_origin():
+    server = OtherOrigin()
+    yield server
+    server.stop()
+
+
+class PageErrors:
+    """Everything a page reported as going wrong: console errors, uncaught
+    exceptions and failed requests."""
+
+    def __init__(self):
+        self.errors = []
+
+    def watch(self, page):
+        page.on("console", lambda m: m.type == "error" and self.errors.append(f"{page.url}: {m.text}"))
+        page.on("pageerror", lambda e: self.errors.append(f"{page.url}: {e}"))
+        page.on("requestfailed", lambda r: self.errors.append(f"{page.url}: failed {r.url} {r.failure}"))
+
+
+@pytest.fixture
+def open_page(browser):
+    """``open_page(url, context=None)``: a page (in a new browser context
+    unless one is given) whose console errors, page errors and failed
+    requests fail the test at teardown."""
+    contexts = []
+    watcher = PageErrors()
+
+    def open_(url, context=None, **context_options):
+        if context is None:
+            context = browser.new_context(**context_options)
+            contexts.append(context)
+        page = context.new_page()
+        watcher.watch(page)
+        page.goto(url)
+        return page
+
+    yield open_
+    # Close first: a sync still in flight when the page goes is no error.
+    errors = list(watcher.errors)
+    for context in contexts:
+        context.close()
+    assert errors == [], "\n".join(errors)
+
+
+@pytest.fixture
+def doc_name(request):
+    """A document name no other test uses."""
+    return f"{request.node.name[:40]}-{uuid.uuid4().hex[:8]}"

@@ -1,0 +1,121 @@
+// node --test: the protocol state of the client against worked exchanges
+// from PROTOCOL.md and the rules for acks, resends and raw dumps.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { makeDmp } from "../../static_src/client/diffs.js";
+import { SharedDoc, Session } from "../../static_src/client/session.js";
+
+class Box {
+  constructor(text = "", merge = true) {
+    this.text = text;
+    this.mergeable = merge;
+  }
+  getText() { return this.text; }
+  setText(text) { const changed = text !== this.text; this.text = text; return changed; }
+  merge() { return this.mergeable; }
+}
+
+function session(user, name, text, merge) {
+  const s = new Session(user, makeDmp());
+  const box = new Box(text, merge);
+  s.docs.set(name, new SharedDoc(name, box));
+  return [s, box, s.docs.get(name)];
+}
+
+test("the example exchange of PROTOCOL.md, from both clients' side", () => {
+  const [ann, annBox] = session("ann42", "notes7", "Hi");
+  assert.equal(ann.request(), "u:ann42\nf:0:notes7\nd:0:+Hi\n\n");
+  assert.deepEqual([...ann.receive("F:1:notes7\nd:0:=2\n\n")], []);
+  assert.equal(annBox.text, "Hi");
+
+  const [bob, bobBox, bobDoc] = session("bob9", "notes7", "");
+  assert.equal(bob.request(), "u:bob9\nf:0:notes7\nd:0:\n\n");
+  assert.equal(bob.receive("F:1:notes7\nd:0:+Hi\n\n").size, 1);
+  assert.equal(bobBox.text, "Hi");
+  assert.equal(bob.request(), "u:bob9\nf:1:notes7\nd:1:=2\n\n");
+  bob.receive("F:2:notes7\nd:1:=2\n\n");
+  assert.deepEqual([bobDoc.clientVersion, bobDoc.serverVersion, bobDoc.editStack], [2, 2, []]);
+  assert.equal(bob.pending(), false);
+});
+
+test("unacknowledged edits are resent until the server takes them", () => {
+  const [s, box, doc] = session("u", "d", "");
+  box.text = "a";
+  assert.equal(s.request(), "u:u\nf:0:d\nd:0:+a\n\n"); // this answer is lost
+  box.text = "ab";
+  assert.equal(s.request(), "u:u\nf:0:d\nd:0:+a\nd:1:=1\t+b\n\n");
+  assert.equal(s.pending(), true);
+  s.receive("F:2:d\nd:0:=2\n\n");
+  assert.deepEqual(doc.editStack, []);
+  assert.equal(s.pending(), false);
+});
+
+test("a merge patches server edits into text typed since the request", () => {
+  const [s, box] = session("u", "d", "hello world");
+  s.request();
+  s.receive("F:1:d\nd:0:=11\n\n");
+  box.text = "hello brave world"; // typed while the next request was out
+  s.receive("F:1:d\nd:1:+Oh, \t=11\n\n");
+  assert.equal(box.text, "Oh, hello brave world");
+});
+
+test("overwriting documents and D lines replace the text", () => {
+  const [s, box] = session("u", "n", "12", false);
+  assert.equal(s.request(), "u:u\nf:0:n\nD:0:+12\n\n");
+  box.text = "13";
+  s.receive("F:1:n\nD:0:-2\t+7\n\n");
+  assert.equal(box.text, "7");
+});
+
+test("a resent server edit is skipped; one from the future asks for a raw dump", () => {
+  const [s, box, doc] = session("u", "d", "");
+  s.request();
+  s.receive("F:1:d\nd:0:+x\n\n");
+  s.receive("F:1:d\nd:0:+x\n\n"); // the same edit again: already taken
+  assert.equal(box.text, "x");
+  s.receive("F:1:d\nd:5:=1\t+y\n\n");
+  assert.equal(doc.deltaOk, false);
+  assert.equal(box.text, "x");
+  box.text = "xz";
+  assert.equal(s.request(), "u:u\nf:1:d\nr:1:xz\n\n");
+  s.receive("F:1:d\nd:1:=2\n\n");
+  assert.equal(doc.deltaOk, true);
+});
+
+test("a delta that does not fit the shadow leads to a raw dump, not a wrong text", () => {
+  for (const bad of ["=5", "+%C3", "=1\t-9", "x1", "=1\t+a"]) {
+    const [s, box, doc] = session("u", "d", "");
+    s.request();
+    s.receive("F:1:d\nd:0:+ab\n\n");
+    s.receive(`F:1:d\nd:1:${bad}\n\n`);
+    assert.equal(doc.deltaOk, false, bad);
+    assert.equal(box.text, "ab", bad);
+  }
+});
+
+test("R replaces text and versions; r (a null document) only the shadow", () => {
+  const [s, box, doc] = session("u", "d", "mine");
+  s.request();
+  s.receive("F:0:d\nR:3:theirs%20%F0%9F%8E%89\n\n");
+  assert.equal(box.text, "theirs 🎉");
+  assert.deepEqual([doc.serverVersion, doc.clientVersion, doc.shadow], [3, 0, "theirs 🎉"]);
+  s.receive("F:0:d\nr:3:\n\n");
+  assert.equal(box.text, "theirs 🎉");
+  assert.equal(s.request(), "u:u\nf:3:d\nd:0:+theirs %F0%9F%8E%89\n\n");
+});
+
+test("malformed and unknown answer lines are ignored", () => {
+  const [s, box, doc] = session("u", "d", "");
+  s.request();
+  s.receive("garbage\nx:1:d\nF:zz:d\nF:1:other\nd:0:+nope\nu:u\nF:1:d\nd:0:+ok\n\n");
+  assert.equal(box.text, "ok");
+  assert.equal(doc.serverVersion, 1);
+});
+
+test("lengths count UTF-16 units, like the server", () => {
+  const [s, box] = session("u", "d", "🎉");
+  assert.equal(s.request(), "u:u\nf:0:d\nd:0:+%F0%9F%8E%89\n\n");
+  s.receive("F:1:d\nd:0:=2\t+!\n\n");
+  assert.equal(box.text, "🎉!");
+});
