@@ -4,6 +4,7 @@ embedded SQLite store, and a second server on another origin that stands
 for a third-party site."""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -98,37 +99,45 @@ def other_origin():
 
 
 class PageErrors:
-    """Everything a page reported as going wrong: console errors, uncaught
-    exceptions and failed requests."""
+    """Everything pages reported as going wrong: console errors, uncaught
+    exceptions and failed requests, less what a test said to expect."""
 
     def __init__(self):
         self.errors = []
 
-    def watch(self, page):
-        page.on("console", lambda m: m.type == "error" and self.errors.append(f"{page.url}: {m.text}"))
-        page.on("pageerror", lambda e: self.errors.append(f"{page.url}: {e}"))
-        page.on("requestfailed", lambda r: self.errors.append(f"{page.url}: failed {r.url} {r.failure}"))
+    def watch(self, page, allow):
+        def add(text):
+            if not any(re.search(pattern, text) for pattern in allow):
+                self.errors.append(f"{page.url}: {text}")
+
+        page.on("console", lambda m: m.type == "error" and add(m.text))
+        page.on("pageerror", lambda e: add(str(e)))
+        page.on("requestfailed", lambda r: add(f"failed {r.url} {r.failure}"))
 
 
 @pytest.fixture
 def open_page(browser):
-    """``open_page(url, context=None)``: a page (in a new browser context
-    unless one is given) whose console errors, page errors and failed
-    requests fail the test at teardown."""
+    """``open_page(url, context=None, html=None, allow=())``: a page, in a new
+    browser context unless one is given. With ``html``, the browser itself
+    answers ``url`` with that page (any origin, no server needed). Console
+    errors, page errors and failed requests fail the test at teardown,
+    except those matching a regex in ``allow``."""
     contexts = []
     watcher = PageErrors()
 
-    def open_(url, context=None, **context_options):
+    def open_(url, context=None, html=None, allow=(), **context_options):
         if context is None:
             context = browser.new_context(**context_options)
             contexts.append(context)
         page = context.new_page()
-        watcher.watch(page)
+        watcher.watch(page, allow)
+        if html is not None:
+            page.route(url, lambda route: route.fulfill(body=html, content_type="text/html; charset=utf-8"))
         page.goto(url)
         return page
 
     yield open_
-    # Close first: a sync still in flight when the page goes is no error.
+    # Errors first: closing a page with a sync in flight is no error.
     errors = list(watcher.errors)
     for context in contexts:
         context.close()

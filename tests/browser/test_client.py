@@ -1,0 +1,183 @@
+"""The client library's behaviour in real Chromium, on a bare page with one
+shared textarea: which transport it picks, its status events, the adaptive
+interval, the watchdog, the last sync on unload, and unshare."""
+
+import json
+import time
+import urllib.parse
+
+import pytest
+
+FAILED_LOAD = r"Failed to load resource"
+
+
+def bare_page(script_origin, doc, settings=""):
+    return f"""<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,">
+<textarea id="t"></textarea>
+<script src="{script_origin}/static/mobwrite/mobwrite.js"></script>
+<script>
+{settings}
+window.statuses = [];
+mobwrite.onStatus(function (s) {{ window.statuses.push(s); }});
+mobwrite.share({{name: {json.dumps(doc)}, element: document.getElementById("t")}});
+</script>"""
+
+
+def gateway_requests(page):
+    """Every request the page sends to the gateway, as (time, method, request text)."""
+    seen = []
+
+    def on_request(request):
+        parts = urllib.parse.urlsplit(request.url)
+        if parts.path == "/scripts/q.py":
+            fields = urllib.parse.parse_qs(parts.query or request.post_data or "", keep_blank_values=True)
+            seen.append((time.monotonic(), request.method, fields))
+
+    page.on("request", on_request)
+    return seen
+
+
+def text_of(page):
+    return page.input_value("#t")
+
+
+def wait_text(page, expected, timeout=20_000):
+    page.wait_for_function("want => document.getElementById('t').value === want", arg=expected,
+                           timeout=timeout)
+
+
+def wait_status(page, status, timeout=20_000):
+    page.wait_for_function("s => mobwrite.status === s", arg=status, timeout=timeout)
+
+
+def type_at_end(page, text):
+    page.click("#t")
+    page.keyboard.press("Control+End")
+    page.keyboard.type(text)
+
+
+def test_same_origin_posts_q_and_another_origin_uses_p_scripts(site, other_origin, open_page, doc_name):
+    home = open_page(f"{site.url}/test/{doc_name}.html", html=bare_page(site.url, doc_name))
+    home_requests = gateway_requests(home)
+    away_url = other_origin.serve(f"/{doc_name}.html", bare_page(site.url, doc_name))
+    away = open_page(away_url)
+    away_requests = gateway_requests(away)
+    wait_status(home, "synced")
+    wait_status(away, "synced")
+
+    type_at_end(home, "from home ")
+    home.evaluate("mobwrite.syncNow()")
+    wait_text(away, "from home ")
+    type_at_end(away, "and from away")
+    away.evaluate("mobwrite.syncNow()")
+    wait_text(home, "from home and from away")
+
+    assert home_requests and all(m == "POST" and list(f) == ["q"] for _, m, f in home_requests)
+    assert away_requests and all(m == "GET" and list(f) == ["p"] for _, m, f in away_requests)
+    assert home.evaluate("statuses")[:3] == ["synced", "syncing", "synced"]  # nothing shared; shared; answered
+
+
+def test_status_reports_offline_and_error_then_recovers(site, open_page, doc_name):
+    page = open_page(f"{site.url}/test/{doc_name}.html", allow=[FAILED_LOAD, "net::ERR_FAILED"],
+                     html=bare_page(site.url, doc_name, "mobwrite.maxSync = 1000;"))
+    wait_status(page, "synced")
+    gateway = f"{site.url}/scripts/q.py"
+
+    page.route(gateway, lambda route: route.abort())
+    type_at_end(page, "typed offline")
+    wait_status(page, "offline")
+    page.unroute(gateway)
+
+    page.route(gateway, lambda route: route.fulfill(status=500, body="boom"))
+    page.evaluate("mobwrite.syncNow()")
+    wait_status(page, "error")
+    page.unroute(gateway)
+
+    page.evaluate("mobwrite.syncNow()")
+    wait_status(page, "synced")
+    seen = page.evaluate("statuses")
+    assert seen.index("offline") < seen.index("error") < len(seen) - 1 and seen[-1] == "synced"
+    other = open_page(f"{site.url}/test/{doc_name}.html", html=bare_page(site.url, doc_name))
+    wait_text(other, "typed offline")  # nothing typed while offline was lost
+
+
+def test_the_watchdog_restarts_a_sync_that_never_answers(site, other_origin, open_page, doc_name):
+    # A <script> request has no timeout of its own: only the watchdog can end it.
+    url = other_origin.serve(f"/{doc_name}.html",
+                             bare_page(site.url, doc_name, "mobwrite.timeoutInterval = 2000;"))
+    page = open_page(url, allow=[FAILED_LOAD])
+    wait_status(page, "synced")
+    held = []
+    page.route(f"{site.url}/scripts/q.py?*", lambda route: held.append(route))  # never answered
+    type_at_end(page, "stuck?")
+    page.evaluate("mobwrite.syncNow()")
+    page.wait_for_function("mobwrite.status === 'offline'", timeout=10_000)
+    assert held, "the request was sent and held"
+    page.unroute(f"{site.url}/scripts/q.py?*")
+    wait_status(page, "synced")
+    other = open_page(f"{site.url}/test/{doc_name}.html", html=bare_page(site.url, doc_name))
+    wait_text(other, "stuck?")
+
+
+def test_the_interval_adapts_between_min_and_max(site, open_page, doc_name):
+    page = open_page(f"{site.url}/test/{doc_name}.html",
+                     html=bare_page(site.url, doc_name, "mobwrite.minSync = 200; mobwrite.maxSync = 1600;"))
+    requests = gateway_requests(page)
+    wait_status(page, "synced")
+    page.wait_for_timeout(6000)  # idle: the gaps grow towards maxSync
+    idle = [b[0] - a[0] for a, b in zip(requests, requests[1:])]
+    assert max(idle) > 1.2 and max(idle) < 3.0, idle
+    start = len(requests)
+    page.click("#t")
+    for _ in range(10):
+        page.keyboard.type("x")
+        page.wait_for_timeout(150)
+    typing = [b[0] - a[0] for a, b in zip(requests[start:], requests[start + 1:])]
+    assert typing and max(typing) < 0.8, typing  # while typing: about minSync
+
+
+def test_a_final_sync_goes_out_when_the_page_is_left(site, open_page, doc_name):
+    slow = "mobwrite.minSync = 60000; mobwrite.maxSync = 60000;"  # no regular sync in time
+    page = open_page(f"{site.url}/test/{doc_name}.html", html=bare_page(site.url, doc_name, slow))
+    wait_status(page, "synced")
+    type_at_end(page, "last words")
+    assert page.evaluate("mobwrite.status") == "syncing"
+    page.goto("about:blank")  # pagehide: the beacon carries the edit
+    other = open_page(f"{site.url}/test/{doc_name}.html", html=bare_page(site.url, doc_name))
+    wait_text(other, "last words")
+
+
+def test_unshare_sends_what_was_typed_then_stops(site, open_page, doc_name):
+    a = open_page(f"{site.url}/test/{doc_name}.html", html=bare_page(site.url, doc_name))
+    b = open_page(f"{site.url}/test/{doc_name}.html", html=bare_page(site.url, doc_name))
+    wait_status(a, "synced")
+    wait_status(b, "synced")
+    type_at_end(a, "kept")
+    a.evaluate(f"mobwrite.unshare({{name: {json.dumps(doc_name)}}})")
+    wait_text(b, "kept")
+    type_at_end(b, " and more")
+    b.evaluate("mobwrite.syncNow()")
+    wait_status(b, "synced")
+    a.wait_for_timeout(2500)
+    assert text_of(a) == "kept"
+    assert a.evaluate("mobwrite.status") == "synced"
+
+
+@pytest.mark.parametrize("where", ["same-origin", "other-origin"])
+def test_non_ascii_and_emoji_round_trip_exactly(site, other_origin, open_page, doc_name, where):
+    html = bare_page(site.url, doc_name)
+    url = (f"{site.url}/test/{doc_name}.html" if where == "same-origin"
+           else other_origin.serve(f"/{doc_name}-{where}.html", html))
+    a = open_page(url, html=html if where == "same-origin" else None)
+    b = open_page(f"{site.url}/test/{doc_name}.html", html=bare_page(site.url, doc_name))
+    wait_status(a, "synced")
+    text = "naïve café — ñandú 中文 🎉👩‍👩‍👧 +%20 & = # ?"
+    a.click("#t")
+    a.keyboard.insert_text(text)
+    a.evaluate("mobwrite.syncNow()")
+    wait_text(b, text)
+    b.click("#t")
+    b.keyboard.press("Control+Home")
+    b.keyboard.type("😀 ")
+    b.evaluate("mobwrite.syncNow()")
+    wait_text(a, "😀 " + text)
