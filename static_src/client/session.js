@@ -14,7 +14,12 @@ export class SharedDoc {
     this.clientVersion = 0;
     this.serverVersion = 0;
     this.editStack = []; // [{version, line, real}] sent until the server acknowledges them
-    this.deltaOk = true;
+    // Joining starts with a raw dump, r: — it seeds a document nobody has
+    // yet, and otherwise the answer brings us the document as it is, rather
+    // than our page's defaults being added to it (or, for a select,
+    // overwriting everyone's choice).
+    this.deltaOk = false;
+    this.joining = true;
     this.leaving = false; // unshared: sent until nothing of ours is pending, then dropped
   }
 
@@ -28,7 +33,8 @@ export class SharedDoc {
       // is not kept; until the answer comes, every request carries it again.
       this.editStack = [];
       this.shadow = text;
-      return [head, `${merge ? "r" : "R"}:${this.clientVersion}:${encodeText(text)}`];
+      const letter = merge || this.joining ? "r" : "R";
+      return [head, `${letter}:${this.clientVersion}:${encodeText(text)}`];
     }
     const diffs = diff(dmp, this.shadow, text);
     const real = diffs.some(([op]) => op !== EQUAL);
@@ -79,6 +85,7 @@ export class SharedDoc {
     this.shadow = shadow;
     this.serverVersion += 1;
     this.deltaOk = true;
+    this.joining = false;
     return changed;
   }
 
@@ -97,6 +104,7 @@ export class SharedDoc {
     this.clientVersion = acked;
     this.editStack = [];
     this.deltaOk = true;
+    this.joining = false;
     return letter === "R" ? this.adapter.setText(text) : false;
   }
 }

@@ -23,30 +23,53 @@ function session(user, name, text, merge) {
   return [s, box, s.docs.get(name)];
 }
 
-test("the example exchange of PROTOCOL.md, from both clients' side", () => {
-  const [ann, annBox] = session("ann42", "notes7", "Hi");
-  assert.equal(ann.request(), "u:ann42\nf:0:notes7\nd:0:+Hi\n\n");
-  assert.deepEqual([...ann.receive("F:1:notes7\nd:0:=2\n\n")], []);
-  assert.equal(annBox.text, "Hi");
+// A document that has joined: its first exchange done, shadow "" at versions 0/1.
+function joined(user, name, text = "", merge = true) {
+  const [s, box, doc] = session(user, name, "", merge);
+  s.request();
+  s.receive(`F:0:${name}\nd:0:\n\n`);
+  box.text = text;
+  return [s, box, doc];
+}
 
-  const [bob, bobBox, bobDoc] = session("bob9", "notes7", "");
-  assert.equal(bob.request(), "u:bob9\nf:0:notes7\nd:0:\n\n");
-  assert.equal(bob.receive("F:1:notes7\nd:0:+Hi\n\n").size, 1);
+test("joining sends a raw dump: it seeds a new document, or adopts the existing one", () => {
+  // Answers as our gateway gives them (tests/test_js_client.py runs the real thing).
+  const [ann, annBox, annDoc] = session("ann42", "notes7", "Hi");
+  assert.equal(ann.pending(), true);
+  assert.equal(ann.request(), "u:ann42\nf:0:notes7\nr:0:Hi\n\n");
+  ann.receive("F:0:notes7\nd:0:=2\n\n");
+  assert.equal(annBox.text, "Hi");
+  assert.equal(ann.pending(), false);
+  assert.equal(ann.request(), "u:ann42\nf:1:notes7\nd:0:=2\n\n");
+  assert.deepEqual([annDoc.clientVersion, annDoc.serverVersion], [1, 1]);
+
+  // Bob's page starts with its own default text; the document wins.
+  const [bob, bobBox] = session("bob9", "notes7", "default", false);
+  assert.equal(bob.request(), "u:bob9\nf:0:notes7\nr:0:default\n\n"); // r even for an overwriting field
+  bob.receive("F:0:notes7\nd:0:-7\t+Hi\n\n");
   assert.equal(bobBox.text, "Hi");
-  assert.equal(bob.request(), "u:bob9\nf:1:notes7\nd:1:=2\n\n");
-  bob.receive("F:2:notes7\nd:1:=2\n\n");
-  assert.deepEqual([bobDoc.clientVersion, bobDoc.serverVersion, bobDoc.editStack], [2, 2, []]);
+  assert.equal(bob.request(), "u:bob9\nf:1:notes7\nD:0:=2\n\n");
+});
+
+test("the example exchange of PROTOCOL.md, once joined", () => {
+  const [bob, bobBox, bobDoc] = joined("bob9", "notes7");
+  assert.equal(bob.request(), "u:bob9\nf:1:notes7\nd:0:\n\n");
+  assert.equal(bob.receive("F:1:notes7\nd:1:+Hi\n\n").size, 1);
+  assert.equal(bobBox.text, "Hi");
+  assert.equal(bob.request(), "u:bob9\nf:2:notes7\nd:1:=2\n\n");
+  bob.receive("F:2:notes7\nd:2:=2\n\n");
+  assert.deepEqual([bobDoc.clientVersion, bobDoc.serverVersion, bobDoc.editStack], [2, 3, []]);
   assert.equal(bob.pending(), false);
 });
 
 test("unacknowledged edits are resent until the server takes them", () => {
-  const [s, box, doc] = session("u", "d", "");
+  const [s, box, doc] = joined("u", "d");
   box.text = "a";
-  assert.equal(s.request(), "u:u\nf:0:d\nd:0:+a\n\n"); // this answer is lost
+  assert.equal(s.request(), "u:u\nf:1:d\nd:0:+a\n\n"); // this answer is lost
   box.text = "ab";
-  assert.equal(s.request(), "u:u\nf:0:d\nd:0:+a\nd:1:=1\t+b\n\n");
+  assert.equal(s.request(), "u:u\nf:1:d\nd:0:+a\nd:1:=1\t+b\n\n");
   assert.equal(s.pending(), true);
-  s.receive("F:2:d\nd:0:=2\n\n");
+  s.receive("F:2:d\nd:1:=2\n\n");
   assert.deepEqual(doc.editStack, []);
   assert.equal(s.pending(), false);
 });
@@ -54,41 +77,39 @@ test("unacknowledged edits are resent until the server takes them", () => {
 test("a merge patches server edits into text typed since the request", () => {
   const [s, box] = session("u", "d", "hello world");
   s.request();
-  s.receive("F:1:d\nd:0:=11\n\n");
+  s.receive("F:0:d\nd:0:=11\n\n");
   box.text = "hello brave world"; // typed while the next request was out
-  s.receive("F:1:d\nd:1:+Oh, \t=11\n\n");
+  s.receive("F:0:d\nd:1:+Oh, \t=11\n\n");
   assert.equal(box.text, "Oh, hello brave world");
 });
 
 test("overwriting documents and D lines replace the text", () => {
-  const [s, box] = session("u", "n", "12", false);
-  assert.equal(s.request(), "u:u\nf:0:n\nD:0:+12\n\n");
+  const [s, box] = joined("u", "n", "12", false);
+  assert.equal(s.request(), "u:u\nf:1:n\nD:0:+12\n\n");
   box.text = "13";
-  s.receive("F:1:n\nD:0:-2\t+7\n\n");
+  s.receive("F:1:n\nD:1:-2\t+7\n\n");
   assert.equal(box.text, "7");
 });
 
 test("a resent server edit is skipped; one from the future asks for a raw dump", () => {
-  const [s, box, doc] = session("u", "d", "");
-  s.request();
-  s.receive("F:1:d\nd:0:+x\n\n");
-  s.receive("F:1:d\nd:0:+x\n\n"); // the same edit again: already taken
+  const [s, box, doc] = joined("u", "d");
+  s.receive("F:0:d\nd:1:+x\n\n");
+  s.receive("F:0:d\nd:1:+x\n\n"); // the same edit again: already taken
   assert.equal(box.text, "x");
-  s.receive("F:1:d\nd:5:=1\t+y\n\n");
+  s.receive("F:0:d\nd:5:=1\t+y\n\n");
   assert.equal(doc.deltaOk, false);
   assert.equal(box.text, "x");
   box.text = "xz";
-  assert.equal(s.request(), "u:u\nf:1:d\nr:1:xz\n\n");
-  s.receive("F:1:d\nd:1:=2\n\n");
+  assert.equal(s.request(), "u:u\nf:2:d\nr:0:xz\n\n");
+  s.receive("F:0:d\nd:2:=2\n\n");
   assert.equal(doc.deltaOk, true);
 });
 
 test("a delta that does not fit the shadow leads to a raw dump, not a wrong text", () => {
   for (const bad of ["=5", "+%C3", "=1\t-9", "x1", "=1\t+a"]) {
-    const [s, box, doc] = session("u", "d", "");
-    s.request();
-    s.receive("F:1:d\nd:0:+ab\n\n");
-    s.receive(`F:1:d\nd:1:${bad}\n\n`);
+    const [s, box, doc] = joined("u", "d");
+    s.receive("F:0:d\nd:1:+ab\n\n");
+    s.receive(`F:0:d\nd:2:${bad}\n\n`);
     assert.equal(doc.deltaOk, false, bad);
     assert.equal(box.text, "ab", bad);
   }
@@ -114,8 +135,8 @@ test("malformed and unknown answer lines are ignored", () => {
 });
 
 test("lengths count UTF-16 units, like the server", () => {
-  const [s, box] = session("u", "d", "🎉");
-  assert.equal(s.request(), "u:u\nf:0:d\nd:0:+%F0%9F%8E%89\n\n");
-  s.receive("F:1:d\nd:0:=2\t+!\n\n");
+  const [s, box] = joined("u", "d", "🎉");
+  assert.equal(s.request(), "u:u\nf:1:d\nd:0:+%F0%9F%8E%89\n\n");
+  s.receive("F:1:d\nd:1:=2\t+!\n\n");
   assert.equal(box.text, "🎉!");
 });
