@@ -3,6 +3,7 @@ store backend (memory, sqlite, Datastore emulator with no cache, Redis and
 memcached)."""
 
 import dataclasses
+import shutil
 import uuid
 
 import pytest
@@ -36,6 +37,22 @@ def memcached_server():
     server = devservers.start_memcached()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium, headless, driven by Playwright: one per session,
+    since Playwright's sync API allows one driver per thread."""
+    from playwright.sync_api import sync_playwright
+
+    path = shutil.which("chromium")
+    assert path, "Debian's chromium is required: apt-get install -y chromium"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=path, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        yield browser
+        browser.close()
 
 
 @pytest.fixture(scope="session")

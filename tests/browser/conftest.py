@@ -1,11 +1,11 @@
-"""Fixtures for the browser tests: real headless Chromium (Debian's package,
-driven by Playwright), the app under gunicorn with freshly built zips on the
-embedded SQLite store, and a second server on another origin that stands
-for a third-party site."""
+"""Fixtures for the browser tests: the app under gunicorn with freshly built
+zips on the embedded SQLite store, a second server on another origin that
+stands for a third-party site, and pages whose errors fail the test. The
+browser itself (Debian's Chromium, driven by Playwright) is
+tests/conftest.py's."""
 
 import os
 import re
-import shutil
 import subprocess
 import sys
 import threading
@@ -18,8 +18,6 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from mobwrite import devservers
 
 REPO = Path(__file__).resolve().parents[2]
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture(scope="session")
@@ -42,18 +40,6 @@ def site(built_zips, tmp_path_factory):
     server.url = server.address
     yield server
     server.stop()
-
-
-@pytest.fixture(scope="session")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    path = shutil.which("chromium")
-    assert path, "Debian's chromium is required: apt-get install -y chromium"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=path, args=LAUNCH_ARGS)
-        yield browser
-        browser.close()
 
 
 class _Quiet(WSGIRequestHandler):

@@ -66,10 +66,3 @@ def built(tmp_path_factory):
     out = tmp_path_factory.mktemp("static_build")
     output = run_build(out)
     return out, output
-
-
-@pytest.fixture(scope="session")
-def chromium_path():
-    path = shutil.which("chromium")
-    assert path, "Debian's chromium is required: apt-get install -y chromium"
-    return path
