@@ -63,7 +63,8 @@ def test_members_match_their_sources(built):
     with zipfile.ZipFile(out / "dojo.zip") as zf:
         assert zf.read("dojo.js") == open(os.path.join(REPO, "node_modules/dojo/dojo.js"), "rb").read()
     with zipfile.ZipFile(out / "mobwrite.zip") as zf:
-        assert zf.namelist() == ["index.html"]
+        for page in ("index.html", "editor.html", "editor.css"):
+            assert zf.read(page) == open(os.path.join(REPO, "static_src/mobwrite", page), "rb").read()
 
 
 def test_excluded_kinds_are_gone(built):
@@ -181,26 +182,35 @@ class ZipModules:
 
 def page_modules(html):
     """Module ids a page's require([...]) and data-dojo-type attributes name."""
-    listed = re.search(r"require\(\[(.*?)\]", html, re.S).group(1)
+    # Every require([...]): the first may be the "require([...])" of a comment.
+    listed = " ".join(re.findall(r"require\(\[(.*?)\]", html, re.S))
     mids = re.findall(r"\"([^\"]+)\"", listed)
     mids += re.findall(r"data-dojo-type=\"([^\"]+)\"", html)
     return mids
 
 
-def test_exclusions_never_drop_a_file_the_editor_loads(built):
+@pytest.mark.parametrize("page,widget", [("index.html", "dijit/form/ValidationTextBox"),
+                                         ("editor.html", "dijit/Dialog")])
+def test_exclusions_never_drop_a_file_the_pages_load(built, page, widget):
     out, _ = built
     modules = ZipModules(out)
-    html = modules.read("mobwrite/index.html")
+    html = modules.read(f"mobwrite/{page}")
     mids = page_modules(html)
-    assert "dijit/form/Button" in mids and "dijit/Dialog" in mids
+    assert {"dojo/parser", "dijit/form/Button", widget} <= set(mids)  # from require() and the markup
     for mid in mids:
         modules.walk(mid)
-    for sheet in re.findall(r"href=\"\.\./([^\"]+\.css)\"", html):
-        modules.css(sheet)
+    # Style sheets and plain scripts, by URL relative to the page.
+    for sheet in re.findall(r"<link rel=\"stylesheet\" href=\"([^\"]+)\"", html):
+        modules.css(posixpath.normpath(posixpath.join("mobwrite", sheet)))
+    for script in re.findall(r"<script src=\"([^\"]+)\"", html):
+        path = posixpath.normpath(posixpath.join("mobwrite", script))
+        if not modules.has(path):
+            modules.missing.add(f"{path} (<script> in {page})")
     assert modules.missing == set()
     # The walk really followed the graph: widgets, their templates and base.
-    assert len(modules.seen) > 150
-    assert {"dijit/_TemplatedMixin", "dojo/_base/declare", "dojo/text"} <= modules.seen
+    assert len(modules.seen) > 100
+    assert {"dijit/_TemplatedMixin", "dojo/_base/declare", "dojo/text", "dijit/themes/claro/claro.css",
+            "mobwrite/editor.css"} <= modules.seen
 
 
 def test_the_module_walk_notices_a_dropped_file(built, tmp_path):
