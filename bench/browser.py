@@ -2,7 +2,7 @@
 real headless Chromium (Debian's, driven by Playwright) through gunicorn on
 the embedded SQLite store.
 
-    python3 -m bench.browser            # about 4 minutes
+    python3 -m bench.browser            # about 5 minutes
     python3 -m bench.browser --quick    # about 1.5 minutes
 
 Two browser contexts open the same bare page (one shared textarea, the
@@ -14,8 +14,9 @@ client loaded from /static/mobwrite/mobwrite.js on the gateway's origin).
   B only watches. A keystroke's latency is the time from it until B's
   textarea first holds that keystroke's text or a later one. Measured with
   the default interval (minSync 1 s) and with minSync 250 ms.
-- idle: both pages sit idle until their interval has grown to maxSync,
-  then A makes one keystroke; repeated.
+- idle: both pages sit idle until their interval has grown to maxSync
+  (10 s), then A makes one keystroke at a random point of B's cycle;
+  repeated.
 - baseline: one sync request's round trip as the browser times it
   (Resource Timing), in the same run; latencies are also given as
   multiples of it.
@@ -26,6 +27,7 @@ Figures are medians (and p90) over keystrokes: the machine is noisy.
 import argparse
 import json
 import os
+import random
 import shutil
 import statistics
 import sys
@@ -140,8 +142,11 @@ def run(quick):
             pair = Pair(browser, server.address, f"idle-{time.time_ns()}", 1000)
             idle = []
             base = pair.pages[0].input_value("#t")
+            jitter = random.Random(7)
             for i in range(idle_repeats):
-                time.sleep(25)  # 1 s growing by x1.5 reaches maxSync (10 s) in ~25 s
+                # 1 s growing by x1.5 reaches maxSync (10 s) in ~25 s; the jitter
+                # keeps the keystroke from landing at the same point of B's cycle.
+                time.sleep(25 + jitter.uniform(0, 10))
                 idle += pair.latencies([base + "x" * (i + 1)], 1)
             results["idle pages, one keystroke"] = idle
             round_trips += pair.pages[0].evaluate("roundTrips()")
