@@ -2,18 +2,13 @@
 store backend (memory, sqlite, Datastore emulator with no cache, Redis and
 memcached)."""
 
-import dataclasses
 import shutil
-import uuid
 
 import pytest
 
+from backends import BACKENDS, make_settings, open_isolated_store
 from main import create_app
 from mobwrite import devservers
-from mobwrite.config import Settings
-from mobwrite.stores import open_store
-
-BACKENDS = ["memory", "sqlite", "datastore", "datastore+redis", "datastore+memcached"]
 
 
 @pytest.fixture(scope="session")
@@ -59,30 +54,6 @@ def browser():
 def monkeypatch_session():
     with pytest.MonkeyPatch.context() as mp:
         yield mp
-
-
-def make_settings(backend, request, tmp_path, **overrides):
-    """Settings for one backend, starting the services it needs."""
-    settings = Settings(store=backend.split("+")[0], project="mobwrite-test",
-                        sqlite_path=str(tmp_path / "mobwrite.sqlite3"))
-    if backend.startswith("datastore"):
-        request.getfixturevalue("datastore_emulator")
-    if backend.endswith("+redis"):
-        settings = dataclasses.replace(settings, redis_url=request.getfixturevalue("redis_server").address)
-    if backend.endswith("+memcached"):
-        settings = dataclasses.replace(settings, memcached_hosts=request.getfixturevalue("memcached_server").address)
-    return dataclasses.replace(settings, **overrides)
-
-
-def open_isolated_store(settings):
-    """A store of its own: Datastore tests each get a fresh namespace."""
-    if settings.store != "datastore":
-        return open_store(settings)
-    from google.cloud import ndb
-
-    from mobwrite.stores.datastore import DatastoreStore
-    client = ndb.Client(project=settings.project, namespace="t" + uuid.uuid4().hex[:12])
-    return DatastoreStore.from_settings(settings, client)
 
 
 @pytest.fixture(params=BACKENDS)

@@ -10,7 +10,7 @@ import pytest
 
 from main import create_app
 from simulation import simulate
-from conftest import make_settings, open_isolated_store
+from backends import make_settings, open_isolated_store
 
 SEEDS = {"sqlite": [11, 12, 13], "datastore": [11], "datastore+redis": [12], "datastore+memcached": [13]}
 
