@@ -6,7 +6,7 @@ is the caller's business.
 import dataclasses
 
 from . import delta as deltas
-from . import protocol, textcodec
+from . import merge, protocol, textcodec
 
 
 @dataclasses.dataclass
@@ -88,7 +88,9 @@ class Client:
         if letter == "D":
             doc.text = shadow
         elif any(op != deltas.DIFF_EQUAL for op, _ in diffs):
-            doc.text = self.dmp.patch_apply(self.dmp.patch_make(doc.shadow, diffs), doc.text)[0]
+            # The server's edits into what was typed since the last sync: the
+            # same exact merge as the server's, not the original's fuzzy patch.
+            doc.text = merge.merge(self.dmp, doc.shadow, self.dmp.diff_main(doc.shadow, doc.text), shadow)
         doc.shadow = shadow
         doc.server_version += 1
         doc.delta_ok = True

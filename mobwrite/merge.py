@@ -4,9 +4,13 @@ A client's delta is a script of edits to its shadow; the master text is that
 same shadow with other users' edits applied since. Diffing shadow to master
 gives the other side's script over the same base, and the two scripts merge
 exactly: every base character survives unless either side deleted it, and
-each side's insertions land at their own place in the base, the master's
-first where both inserted at one spot. Nothing is matched by similarity, so
-nothing is dropped or lands beside a look-alike.
+each side's insertions land at their own place in the base. Nothing is
+matched by similarity, so nothing is dropped or lands beside a look-alike.
+
+Where both sides inserted at one spot, an insertion that continues the word
+on its left goes first and one that begins the word on its right goes last
+(someone finishing "wor|" while another starts " next" after it gives
+"word next", not "wor nextd"); otherwise the master's goes first.
 """
 
 import bisect
@@ -39,11 +43,29 @@ def merge(dmp, base, client_diffs, master):
     cuts = sorted({0, len(base), *master_ins, *client_ins, *_ends(master_del), *_ends(client_del)})
     out = []
     for start, end in zip(cuts, cuts[1:] + [None]):
-        out.append(master_ins.get(start, ""))
-        out.append(client_ins.get(start, ""))
+        out.extend(_in_order(base, start, master_ins.get(start, ""), client_ins.get(start, "")))
         if end is not None and not (_covered(master_del, start) or _covered(client_del, start)):
             out.append(base[start:end])
     return "".join(out)
+
+
+def _in_order(base, at, first, second):
+    """Two insertions at base position ``at``, in the order they belong."""
+    if first and second and _lean(base, at, second) < _lean(base, at, first):
+        return second, first
+    return first, second
+
+
+_SPACE = " \t\n\r"  # what separates words here, the same set as the JS client's merge
+
+
+def _lean(base, at, text):
+    """0: continues the word on the left; 2: begins the word on the right; else 1."""
+    if at > 0 and base[at - 1] not in _SPACE and text[0] not in _SPACE:
+        return 0
+    if at < len(base) and base[at] not in _SPACE and text[-1] not in _SPACE:
+        return 2
+    return 1
 
 
 def _aligned(dmp, before, after, deadline):

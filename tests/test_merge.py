@@ -23,6 +23,10 @@ def merged(base, client, master):
     ("", "typed", "other", "othertyped"),
     ("same", "same", "changed", "changed"),
     ("😀 a", "😀 b a", "😀 a c", "😀 b a c"),
+    # Both typed at one spot: a word being finished stays whole.
+    ("abc hkwftiy", "abc hkwftiyp", "abc hkwftiy gpqlvtcz", "abc hkwftiyp gpqlvtcz"),
+    ("wor", "wor next", "word", "word next"),
+    ("X word", "X reword", "X new word", "X new reword"),   # a prefix stays on its word
 ])
 def test_worked_merges(base, client, master, expected):
     assert merged(base, client, master) == expected

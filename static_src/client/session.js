@@ -5,6 +5,7 @@
 
 import { decodeText, encodeText, wellFormed } from "./codec.js";
 import { EQUAL, diff } from "./diffs.js";
+import { merge } from "./merge.js";
 
 export class SharedDoc {
   constructor(name, adapter) {
@@ -26,20 +27,20 @@ export class SharedDoc {
   // This document's lines of the next request.
   lines(dmp) {
     const text = wellFormed(this.adapter.getText());
-    const merge = this.adapter.merge();
+    const merging = this.adapter.merge();
     const head = `f:${this.serverVersion}:${this.name}`;
     if (!this.deltaOk) {
       // Our shadow is no longer the server's: send the whole text. The line
       // is not kept; until the answer comes, every request carries it again.
       this.editStack = [];
       this.shadow = text;
-      const letter = merge || this.joining ? "r" : "R";
+      const letter = merging || this.joining ? "r" : "R";
       return [head, `${letter}:${this.clientVersion}:${encodeText(text)}`];
     }
     const diffs = diff(dmp, this.shadow, text);
     const real = diffs.some(([op]) => op !== EQUAL);
     if (real || this.editStack.length === 0) {
-      const letter = merge ? "d" : "D";
+      const letter = merging ? "d" : "D";
       const line = `${letter}:${this.clientVersion}:${dmp.diff_toDelta(diffs)}`;
       this.editStack.push({ version: this.clientVersion, line, real });
       this.clientVersion += 1;
@@ -78,8 +79,7 @@ export class SharedDoc {
       if (letter === "D" || !this.adapter.merge()) {
         changed = this.adapter.setText(shadow);
       } else {
-        const patches = dmp.patch_make(this.shadow, diffs);
-        changed = this.adapter.setText(dmp.patch_apply(patches, this.adapter.getText())[0]);
+        changed = this.adapter.setText(merge(dmp, this.shadow, this.adapter.getText(), shadow));
       }
     }
     this.shadow = shadow;
