@@ -63,3 +63,14 @@ export function diff(dmp, before, after) {
   dmp.diff_cleanupEfficiency(diffs);
   return wholeCodePoints(diffs);
 }
+
+export const SPACE = /[ \t\n\r]/; // what separates words, as in the server's merge
+
+// Whether text inserted right at a caret continues the word the caret is
+// in (the letter left of it and the text's first are not spaces): then the
+// caret goes after it, as after typing; otherwise it stays before it, so
+// someone finishing "wor|" while another starts " next" there goes on with
+// "d" in the right place.
+export function continuesWord(left, text) {
+  return left !== undefined && !SPACE.test(left) && !SPACE.test(text[0]);
+}

@@ -2,11 +2,36 @@
 // element's state as text and writes it back. Text merges; selects,
 // checkboxes, radio groups and numbers are overwritten, last writer wins.
 
-import { diff } from "./diffs.js";
+import { DELETE, EQUAL, continuesWord, diff } from "./diffs.js";
 
 const NUMERIC = /^\s*[-+]?[\d.,]+\s*$/;
 const MERGED_INPUTS = new Set(["text", "password", "hidden", "email", "search", "url", "tel"]);
 const NOT_SHARED = new Set(["button", "submit", "reset", "image", "file"]);
+
+// Where position `pos` of the old text is in the new one, by a diff. A caret
+// inside deleted text goes to where that text was.
+export function mapPosition(diffs, pos) {
+  let before = 0;
+  let after = 0;
+  let last; // the last character kept before this point
+  for (const [op, text] of diffs) {
+    if (op === EQUAL) {
+      if (pos < before + text.length) return after + (pos - before);
+      before += text.length;
+      after += text.length;
+      last = text[text.length - 1];
+    } else if (op === DELETE) {
+      if (pos < before + text.length) return after;
+      before += text.length;
+    } else if (pos === before && !continuesWord(last, text)) {
+      return after;
+    } else {
+      after += text.length;
+      if (pos !== before) last = text[text.length - 1];
+    }
+  }
+  return after;
+}
 
 // Lets the page (a character count, a total) notice what the client wrote.
 function announce(element, name) {
@@ -29,8 +54,9 @@ class TextField {
   }
 
   // Keeps the caret and selection next to the same text, and the scroll
-  // position, while the value changes under them.
-  setText(text) {
+  // position, while the value changes under them. `mapCaret` comes from the
+  // merge, which knows which text is ours; without it, a diff decides.
+  setText(text, mapCaret) {
     const el = this.element;
     const before = el.value;
     if (before === text) return false;
@@ -46,9 +72,12 @@ class TextField {
     const scroll = [el.scrollTop, el.scrollLeft];
     el.value = text;
     if (selection && selection[0] !== null) {
-      const diffs = diff(this.dmp, before, text);
-      el.setSelectionRange(this.dmp.diff_xIndex(diffs, selection[0]),
-        this.dmp.diff_xIndex(diffs, selection[1]), selection[2]);
+      let map = mapCaret;
+      if (!map) {
+        const diffs = diff(this.dmp, before, text);
+        map = (pos) => mapPosition(diffs, pos);
+      }
+      el.setSelectionRange(map(selection[0]), map(selection[1]), selection[2]);
     }
     [el.scrollTop, el.scrollLeft] = scroll;
     return true;

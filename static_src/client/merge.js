@@ -4,7 +4,7 @@
 // places each hunk by similarity, so when two people type at one spot a
 // letter can land beside a look-alike, inside the neighbouring word.
 
-import { DELETE, INSERT, wholeCodePoints } from "./diffs.js";
+import { DELETE, INSERT, SPACE, continuesWord, wholeCodePoints } from "./diffs.js";
 
 // A minimal diff with each edit slid onto word boundaries where it could go
 // either way, and never splitting a surrogate pair.
@@ -30,12 +30,11 @@ function script(diffs) {
   return { inserts, deletes };
 }
 
-const SPACE = /[ \t\n\r]/; // the same set as the server's merge
 
 // 0: `text` continues the word left of base position `at`; 2: it begins the
 // word on the right; else 1.
 function lean(base, at, text) {
-  if (at > 0 && !SPACE.test(base[at - 1]) && !SPACE.test(text[0])) return 0;
+  if (continuesWord(base[at - 1], text)) return 0;
   if (at < base.length && !SPACE.test(base[at]) && !SPACE.test(text[text.length - 1])) return 2;
   return 1;
 }
@@ -61,20 +60,84 @@ function deletedAt(spans) {
 // deleted it; each side's insertions land at their own place in the base
 // (where both inserted at one spot, see inOrder; else the server's first).
 export function merge(dmp, base, ours, theirs) {
-  if (ours === base) return theirs;
-  if (theirs === base) return ours;
+  return mergeMapped(dmp, base, ours, theirs)[0];
+}
+
+// The merge, and where each position of `ours` (a caret) ends up in it: next
+// to the same character on its left, so a caret stays with the text the
+// user typed even when someone else typed the same letters beside it (and
+// past their insertion there if it continues the caret's word).
+export function mergeMapped(dmp, base, ours, theirs) {
+  if (theirs === base) return [ours, (pos) => pos];
   const their = script(aligned(dmp, base, theirs));
-  const our = script(aligned(dmp, base, ours));
+  const ourDiffs = aligned(dmp, base, ours);
+  const our = script(ourDiffs);
   const cuts = new Set([0, base.length, ...their.inserts.keys(), ...our.inserts.keys()]);
   for (const [a, b] of [...their.deletes, ...our.deletes]) cuts.add(a).add(b);
   const points = [...cuts].sort((x, y) => x - y);
   const theyDeleted = deletedAt(their.deletes);
   const weDeleted = deletedAt(our.deletes);
+  const ourInsertAt = new Map(); // base gap -> where our insertion there starts in the result
+  const theirInsertAt = new Map(); // where one of theirs starts in the result -> its text
+  const segments = []; // [base start, base end, start in the result, kept]
   let out = "";
   points.forEach((start, k) => {
-    out += inOrder(base, start, their.inserts.get(start) || "", our.inserts.get(start) || "");
+    const theirText = their.inserts.get(start) || "";
+    const ourText = our.inserts.get(start) || "";
+    const oursFirst = inOrder(base, start, theirText, ourText) !== theirText + ourText;
+    if (oursFirst) {
+      ourInsertAt.set(start, out.length);
+      out += ourText;
+    }
+    if (theirText) theirInsertAt.set(out.length, theirText);
+    out += theirText;
+    if (!oursFirst) {
+      ourInsertAt.set(start, out.length);
+      out += ourText;
+    }
     const end = points[k + 1];
-    if (end !== undefined && !theyDeleted(start) && !weDeleted(start)) out += base.slice(start, end);
+    if (end === undefined) return;
+    const kept = !theyDeleted(start) && !weDeleted(start);
+    segments.push([start, end, out.length, kept]);
+    if (kept) out += base.slice(start, end);
   });
-  return out;
+
+  // Just after base character i in the result (where it was, if deleted).
+  const afterBase = (i) => {
+    let lo = 0;
+    let hi = segments.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (segments[mid][0] <= i) lo = mid;
+      else hi = mid - 1;
+    }
+    const [start, , at, kept] = segments[lo];
+    return kept ? at + (i - start) + 1 : at;
+  };
+  // A caret right before their insertion goes past it if it continues the
+  // caret's word (see continuesWord).
+  const settle = (at) => {
+    const text = theirInsertAt.get(at);
+    return text && continuesWord(out[at - 1], text) ? at + text.length : at;
+  };
+  const map = (pos) => settle(place(pos));
+  const place = (pos) => {
+    if (pos <= 0) return 0;
+    const left = pos - 1; // the character left of the caret, in our text
+    let o = 0;
+    let b = 0;
+    for (const [op, text] of ourDiffs) {
+      if (op === DELETE) {
+        b += text.length;
+        continue;
+      }
+      if (left < o + text.length) {
+        return op === INSERT ? ourInsertAt.get(b) + (left - o) + 1 : afterBase(b + (left - o));
+      }
+      o += text.length;
+      if (op !== INSERT) b += text.length;
+    }
+    return out.length;
+  };
+  return [out, map];
 }

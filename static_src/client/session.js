@@ -1,11 +1,13 @@
 // The client side of the MobWrite protocol as pure state: no DOM, no
 // network. A Session builds the next request from its documents and takes
 // the answer; each document reads and writes its text through an adapter
-// ({getText(), setText(text), merge()}), so tests can drive it with strings.
+// ({getText(), setText(text, mapCaret?), merge()}), so tests can drive it
+// with strings. mapCaret, when given, maps a position of the old text to
+// the new one.
 
 import { decodeText, encodeText, wellFormed } from "./codec.js";
 import { EQUAL, diff } from "./diffs.js";
-import { merge } from "./merge.js";
+import { mergeMapped } from "./merge.js";
 
 export class SharedDoc {
   constructor(name, adapter) {
@@ -79,7 +81,8 @@ export class SharedDoc {
       if (letter === "D" || !this.adapter.merge()) {
         changed = this.adapter.setText(shadow);
       } else {
-        changed = this.adapter.setText(merge(dmp, this.shadow, this.adapter.getText(), shadow));
+        // The caret map keeps a caret with the text typed beside it.
+        changed = this.adapter.setText(...mergeMapped(dmp, this.shadow, this.adapter.getText(), shadow));
       }
     }
     this.shadow = shadow;

@@ -181,3 +181,43 @@ def test_non_ascii_and_emoji_round_trip_exactly(site, other_origin, open_page, d
     b.keyboard.type("😀 ")
     b.evaluate("mobwrite.syncNow()")
     wait_text(a, "😀 " + text)
+
+
+def test_a_word_typed_where_someone_else_is_typing_stays_whole(site, open_page, doc_name):
+    """A types at the end of the text, a key at a time; B's caret sits at
+    the end too, so it follows A's word as it grows; midway through one of
+    A's words B types words of its own there. Every word of both arrives
+    whole: B's caret passes A's letters that continue A's word, and the
+    merges put A's letters before B's new word."""
+    fast = "mobwrite.minSync = 100;"
+    a, b = [open_page(f"{site.url}/test/{doc_name}.html", html=bare_page(site.url, doc_name, fast))
+            for _ in range(2)]
+    for page in (a, b):
+        wait_status(page, "synced")
+        page.click("#t")
+
+    def type_slowly(page, text):
+        for ch in text:
+            page.keyboard.type(ch)
+            page.wait_for_timeout(40)
+
+    type_slowly(a, "alpha bravo cha")
+    b.evaluate("mobwrite.syncNow()")
+    b.wait_for_function("document.getElementById('t').value.endsWith('cha')")
+    b.keyboard.press("Control+End")  # B's caret at the end of A's unfinished word
+    mine, theirs = " echo foxtrot", "rlie delta golf"
+    for i in range(max(len(mine), len(theirs))):  # both at once, interleaved with syncs
+        if i < len(theirs):
+            a.keyboard.type(theirs[i])
+        if i < len(mine):
+            b.keyboard.type(mine[i])
+        a.wait_for_timeout(60)
+    for _ in range(20):
+        for page in (a, b):
+            page.evaluate("mobwrite.syncNow()")
+        a.wait_for_timeout(300)
+        texts = [text_of(page) for page in (a, b)]
+        if texts[0] == texts[1] and all(p.evaluate("mobwrite.status") == "synced" for p in (a, b)):
+            break
+    assert texts[0] == texts[1], texts
+    assert sorted(texts[0].split()) == sorted("alpha bravo charlie delta golf echo foxtrot".split()), texts[0]

@@ -44,3 +44,16 @@ test("the split really happens without the repair", () => {
   assert.throws(() => dmp.diff_toDelta(dmp.diff_main("😀", "😁")), URIError);
   assert.doesNotThrow(() => dmp.diff_toDelta(diff(dmp, "😀", "😁")));
 });
+
+test("a caret follows its text, and passes an insert right at it that continues its word", async () => {
+  const { mapPosition } = await import("../../static_src/client/fields.js");
+  const at = (before, after, pos) => mapPosition(diff(dmp, before, after), pos);
+  assert.equal(at("hello world", "¡Olá! hello world", 6), 12); // insert before the caret
+  assert.equal(at("hello world", "hello big world", 6), 6); // insert right at it: caret stays before
+  assert.equal(at("hello world", "hello world!", 11), 12); // continues "world": as if typed
+  assert.equal(at("hello world", "hello world again", 11), 11); // a new word: the caret stays
+  assert.equal(at("hello world", "hello", 8), 5); // caret in deleted text: where it was
+  assert.equal(at("hello world", "hi world", 5), 2);
+  assert.equal(at("ab🎉cd", "🎉ab🎉cd", 4), 6); // UTF-16 units
+  assert.equal(at("", "abc", 0), 0);
+});

@@ -66,3 +66,23 @@ test("random merges keep both sides' inserts and nothing neither side wrote", ()
     }
   }
 });
+
+test("the merge maps our caret to the same place among our own letters", async () => {
+  const { mergeMapped } = await import("../../static_src/client/merge.js");
+  const place = (base, ours, theirs, caret) => {
+    const [text, map] = mergeMapped(dmp, base, ours, theirs);
+    const at = map(caret);
+    return text.slice(0, at) + "|" + text.slice(at);
+  };
+  // We typed " b" after their " a" arrived as far as " "; they typed "a": the
+  // same letters on both sides, and our caret stays after our own " b".
+  assert.equal(place(" ", "  b", " a", 3), " a b|");
+  assert.equal(place("hello world", "hello world", "¡Olá! hello world", 6), "¡Olá! hello |world");
+  assert.equal(place("hello world", "hello world", "hello big world", 9), "hello big wor|ld");
+  assert.equal(place("abc", "abXc", "abYc", 3), "abYX|c"); // both at one gap: the server's first
+  assert.equal(place("abc", "abc", "c", 2), "|c"); // our caret's letters deleted by them
+  assert.equal(place("wor", "wor", "wor next", 3), "wor| next"); // a new word after the caret
+  assert.equal(place("wor", "wor", "word next", 3), "word next|"); // continuing the caret's word
+  assert.equal(place("", "typed", "", 5), "typed|");
+  assert.equal(place("x", "x🎉", "yx", 3), "yx🎉|");
+});
