@@ -33,6 +33,11 @@ SHEET_STATE = """() => {
 }"""
 
 
+def carries_edit(line):
+    """Whether a line's delta (or raw text) inserts or deletes anything."""
+    return any(token[:1] in ("+", "-") for token in line.split(":", 2)[2].split("\t"))
+
+
 def open_demo(open_page, url):
     """A demo page in a browser context of its own, once it has shared."""
     page = open_page(url)
@@ -123,11 +128,14 @@ def test_form_number_is_overwritten_not_merged(site, open_page, doc_name):
     a.fill("#quantity", "150")
     b.fill("#quantity", "200")
     assert agree([a, b], quantity) in ("150", "200")
-    # On the wire: a number goes as D (overwrite), text as d (merge).
-    lines = [line for name, line in sent(requests) if name == f"form:{doc_name}:demo_quantity"]
-    assert any(line.startswith("D:") and "+" in line for line in lines), lines
+    # On the wire: a number goes as D (overwrite), text as d (merge). (An
+    # idle poll of the still empty field may go as d: it changes nothing.)
+    lines = [line for name, line in sent(requests)
+             if name == f"form:{doc_name}:demo_quantity" and carries_edit(line)]
+    assert any(line.startswith("D:") for line in lines), lines
     assert not any(line.startswith("d:") for line in lines), lines
-    notes = [line for name, line in sent(requests) if name == f"form:{doc_name}:demo_notes"]
+    notes = [line for name, line in sent(requests)
+             if name == f"form:{doc_name}:demo_notes" and line[0] in "dD"]  # not the joining r:
     assert notes and all(line.startswith("d:") for line in notes), notes
 
 
