@@ -34,7 +34,7 @@ export function mapPosition(diffs, pos) {
 }
 
 // Lets the page (a character count, a total) notice what the client wrote.
-function announce(element, name) {
+export function announce(element, name) {
   element.dispatchEvent(new CustomEvent("mobwrite:change", { bubbles: true, detail: { name } }));
 }
 
@@ -172,4 +172,3 @@ export function watchedElements(field) {
   return field instanceof RadioGroup ? field.buttons() : [field.element];
 }
 
-export { announce };
