@@ -59,13 +59,14 @@ def assert_converged(typists, master, server_log=()):
     assert master == next(iter(texts.values()))
     acknowledged = [token for t in typists for token in t.acknowledged()]
     lost = [token for token in acknowledged if token not in master]
-    context = {token: [master[max(0, i - 12):i + 20] for i in _find(master, token.strip())] for token in lost}
+    context = {token: [master[max(0, i - 12):i + 20] for i in find_all(master, token.strip())] for token in lost}
     assert not lost, "acknowledged edits missing from the final text: %s\nserver log:\n%s" % (
         context, "\n".join(server_log))
     return acknowledged
 
 
-def _find(text, word):
+def find_all(text, word):
+    """Every position of ``word`` in ``text``."""
     at = text.find(word)
     while at >= 0:
         yield at
