@@ -7,6 +7,7 @@ import shutil
 import pytest
 
 from backends import BACKENDS, make_settings, open_isolated_store
+from builds import run_build
 from main import create_app
 from mobwrite import devservers
 
@@ -48,6 +49,14 @@ def browser():
             "--disable-background-networking", "--disable-component-update", "--disable-sync"])
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory):
+    """The zips build_zips.sh makes from this checkout, built once per
+    session: (their folder, the summary the build printed)."""
+    out = tmp_path_factory.mktemp("static_build")
+    return out, run_build(out)
 
 
 @pytest.fixture(scope="session")

@@ -1,42 +1,26 @@
-"""Fixtures for the browser tests: the app under gunicorn with freshly built
-zips on the embedded SQLite store, a second server on another origin that
-stands for a third-party site, and pages whose errors fail the test. The
-browser itself (Debian's Chromium, driven by Playwright) is
+"""Fixtures for the browser tests: the app under gunicorn on the embedded
+SQLite store, a second server on another origin that stands for a
+third-party site, and pages whose errors fail the test. The browser
+(Debian's Chromium, driven by Playwright) and the built zips are
 tests/conftest.py's."""
 
-import os
 import re
-import subprocess
-import sys
 import threading
 import uuid
-from pathlib import Path
 
 import pytest
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from mobwrite import devservers
 
-REPO = Path(__file__).resolve().parents[2]
-
 
 @pytest.fixture(scope="session")
-def built_zips(tmp_path_factory):
-    """The zips build_zips.sh makes from this checkout, in a folder of their own."""
-    out = tmp_path_factory.mktemp("browser_zips")
-    done = subprocess.run(["bash", str(REPO / "build_zips.sh")], capture_output=True, text=True,
-                          env=dict(os.environ, ZIPSERVE_DIR=str(out), PYTHON=sys.executable), timeout=600)
-    assert done.returncode == 0, done.stdout + done.stderr
-    return out
-
-
-@pytest.fixture(scope="session")
-def site(built_zips, tmp_path_factory):
+def site(built, tmp_path_factory):
     """The whole app (gateway and zipserve) under gunicorn: two worker
     processes, so a page's requests land on either."""
     db = tmp_path_factory.mktemp("browser_store") / "mobwrite.sqlite3"
     server = devservers.start_gunicorn({"MOBWRITE_STORE": "sqlite", "MOBWRITE_SQLITE_PATH": str(db),
-                                        "ZIPSERVE_DIR": str(built_zips)}, workers=2, threads=4)
+                                        "ZIPSERVE_DIR": str(built[0])}, workers=2, threads=4)
     server.url = server.address
     yield server
     server.stop()

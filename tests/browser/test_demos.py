@@ -38,6 +38,15 @@ def carries_edit(line):
     return any(token[:1] in ("+", "-") for token in line.split(":", 2)[2].split("\t"))
 
 
+def two_demos(open_page, url):
+    """The demo at ``url`` in two browser contexts, and the POSTs the first sends."""
+    a = open_demo(open_page, url)
+    b = open_demo(open_page, url)
+    requests = []
+    a.on("request", lambda request: request.method == "POST" and requests.append(request))
+    return a, b, requests
+
+
 def open_demo(open_page, url):
     """A demo page in a browser context of its own, once it has shared."""
     page = open_page(url)
@@ -114,11 +123,7 @@ def test_form_syncs_every_kind_of_field(site, open_page, doc_name):
 
 
 def test_form_number_is_overwritten_not_merged(site, open_page, doc_name):
-    url = f"{site.url}/static/mobwrite/demos/form.html?doc={doc_name}"
-    a = open_demo(open_page, url)
-    b = open_demo(open_page, url)
-    requests = []
-    a.on("request", lambda request: request.method == "POST" and requests.append(request))
+    a, b, requests = two_demos(open_page, f"{site.url}/static/mobwrite/demos/form.html?doc={doc_name}")
     quantity = "() => document.getElementById('quantity').value"
 
     a.fill("#quantity", "100")
@@ -140,11 +145,7 @@ def test_form_number_is_overwritten_not_merged(site, open_page, doc_name):
 
 
 def test_spreadsheet_syncs_cells_and_totals(site, open_page, doc_name):
-    url = f"{site.url}/static/mobwrite/demos/spreadsheet.html?doc={doc_name}"
-    a = open_demo(open_page, url)
-    b = open_demo(open_page, url)
-    requests = []
-    a.on("request", lambda request: request.method == "POST" and requests.append(request))
+    a, b, requests = two_demos(open_page, f"{site.url}/static/mobwrite/demos/spreadsheet.html?doc={doc_name}")
     assert a.text_content("#totalA") == "0"
 
     for cell, value in [("A1", "10"), ("A2", "32"), ("B1", "1.5"), ("E8", "7")]:
@@ -175,9 +176,9 @@ def five_kb_of_text():
     return "".join(lines)
 
 
-def test_embed_on_another_origin_syncs_by_script_transport(site, other_origin, built_zips,
+def test_embed_on_another_origin_syncs_by_script_transport(site, other_origin, built,
                                                            open_page, doc_name):
-    with zipfile.ZipFile(built_zips / "mobwrite.zip") as zf:
+    with zipfile.ZipFile(built[0] / "mobwrite.zip") as zf:
         html = zf.read("demos/embed.html").decode("utf-8")
     # Only the snippet's absolute URLs name our server: swap in this one.
     assert html.count(DEV_ORIGIN) == 3

@@ -1,12 +1,12 @@
 """Fixtures for zipserve: small zips made in temp folders, Flask apps and
-real HTTP servers on free loopback ports, and the real build (run once).
+real HTTP servers on free loopback ports (the real build is tests/conftest.py's).
 Plain helpers and data live in zipserve_support.py."""
 
 import shutil
 import zipfile
 
 import pytest
-from zipserve_support import (MEMBERS, SECRET, LiveServer, make_app, run_build, sample_config,
+from zipserve_support import (MEMBERS, SECRET, LiveServer, make_app, sample_config,
                               write_zip)
 
 
@@ -58,11 +58,3 @@ def live_server():
     yield start
     for server in started:
         server.stop()
-
-
-@pytest.fixture(scope="session")
-def built(tmp_path_factory):
-    """The real zips, built once per session by build_zips.sh."""
-    out = tmp_path_factory.mktemp("static_build")
-    output = run_build(out)
-    return out, output

@@ -9,7 +9,7 @@ import re
 import zipfile
 
 import pytest
-from zipserve_support import REPO, run_build
+from builds import REPO, run_build
 
 from zipserve import Config, ZipServe, build, mime
 

@@ -1,10 +1,7 @@
 """Helpers of the zipserve tests: the sample archive's contents, zips made
-with the standard library, Flask apps, live servers and the real build."""
+with the standard library, Flask apps and live servers."""
 
-import os
 import random
-import subprocess
-import sys
 import threading
 import zipfile
 
@@ -14,7 +11,6 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 import zipserve
 from zipserve import Config
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # Members of the sample archive "lib" (lib.zip) and how each is stored.
 SMALL_JS = ("define([], function(){ return 'hello from a.js'; });\n" * 40).encode()
@@ -82,12 +78,3 @@ class LiveServer:
         self.server.server_close()
         self.thread.join(5)
 
-
-def run_build(out_dir, env=None):
-    """Run build_zips.sh for real into ``out_dir``; returns its output."""
-    full_env = dict(os.environ, ZIPSERVE_DIR=str(out_dir), PYTHON=sys.executable)
-    full_env.update(env or {})
-    done = subprocess.run(["bash", os.path.join(REPO, "build_zips.sh")], env=full_env,
-                          capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout
