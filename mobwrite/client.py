@@ -90,7 +90,7 @@ class Client:
         elif any(op != deltas.DIFF_EQUAL for op, _ in diffs):
             # The server's edits into what was typed since the last sync: the
             # same exact merge as the server's, not the original's fuzzy patch.
-            doc.text = merge.merge(self.dmp, doc.shadow, self.dmp.diff_main(doc.shadow, doc.text), shadow)
+            doc.text = merge.merge(self.dmp, doc.shadow, doc.text, shadow)
         doc.shadow = shadow
         doc.server_version += 1
         doc.delta_ok = True

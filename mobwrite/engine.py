@@ -216,7 +216,7 @@ class _Pass:
         elif action.kind == "D":
             self._set_text(action.doc, view.shadow, view)
         else:
-            self._set_text(action.doc, merge.merge(self.dmp, old_shadow, diffs, text), view)
+            self._set_text(action.doc, merge.merge(self.dmp, old_shadow, view.shadow, text), view)
 
     def _set_text(self, doc, text, view=None):
         if text is not None:

@@ -26,18 +26,18 @@ DIFF_DELETE, DIFF_INSERT, DIFF_EQUAL = -1, 1, 0
 MERGE_DIFF_SECONDS = 2.0
 
 
-def merge(dmp, base, client_diffs, master):
-    """The master text with the client's edits (``client_diffs``, a diff of
-    ``base`` to the client's text) merged in."""
+def merge(dmp, base, client, master):
+    """The master text with the edits that turn ``base`` into ``client``
+    merged in."""
     if master == base:
-        return dmp.diff_text2(client_diffs)
+        return client
     deadline = time.time() + MERGE_DIFF_SECONDS
     master_diffs = _aligned(dmp, base, master, deadline)
-    # The client's own script may be cleaned for size (diff_cleanupEfficiency
-    # folds short equalities between edits into delete+insert pairs, so it
-    # "retypes" letters of a neighbouring word, and the other side's insert
-    # would land around them): merge its minimal script instead.
-    client_diffs = _aligned(dmp, base, dmp.diff_text2(client_diffs), deadline)
+    # Diffed afresh rather than taken from the client's delta: a delta may be
+    # cleaned for size (diff_cleanupEfficiency folds short equalities between
+    # edits into delete+insert pairs, so it "retypes" letters of a
+    # neighbouring word, and the other side's insert would land around them).
+    client_diffs = _aligned(dmp, base, client, deadline)
     master_ins, master_del = _script(master_diffs)
     client_ins, client_del = _script(client_diffs)
     cuts = sorted({0, len(base), *master_ins, *client_ins, *_ends(master_del), *_ends(client_del)})

@@ -11,7 +11,7 @@ DMP = make_dmp(diff_timeout=0)  # no timeout: diffs are exact and repeatable
 
 
 def merged(base, client, master):
-    return merge(DMP, base, DMP.diff_main(base, client), master)
+    return merge(DMP, base, client, master)
 
 
 @pytest.mark.parametrize("base, client, master, expected", [

@@ -56,14 +56,10 @@ function deletedAt(spans) {
 }
 
 // `theirs` (the server's new text) with the edits that turn `base` into
-// `ours` (our text) merged in. Every base character survives unless a side
-// deleted it; each side's insertions land at their own place in the base
-// (where both inserted at one spot, see inOrder; else the server's first).
-export function merge(dmp, base, ours, theirs) {
-  return mergeMapped(dmp, base, ours, theirs)[0];
-}
-
-// The merge, and where each position of `ours` (a caret) ends up in it: next
+// `ours` (our text) merged in, as mobwrite/merge.py does: every base
+// character survives unless a side deleted it; each side's insertions land
+// at their own place in the base (both at one spot: see inOrder). Also
+// returned: where each position of `ours` (a caret) ends up in it: next
 // to the same character on its left, so a caret stays with the text the
 // user typed even when someone else typed the same letters beside it (and
 // past their insertion there if it continues the caret's word).

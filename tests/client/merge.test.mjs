@@ -4,9 +4,10 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 
 import { makeDmp } from "../../static_src/client/diffs.js";
-import { merge } from "../../static_src/client/merge.js";
+import { mergeMapped } from "../../static_src/client/merge.js";
 
 const dmp = makeDmp();
+const merge = (base, ours, theirs) => mergeMapped(dmp, base, ours, theirs)[0];
 
 test("worked merges: base, ours, theirs -> theirs with our edits", () => {
   const cases = [
@@ -23,7 +24,7 @@ test("worked merges: base, ours, theirs -> theirs with our edits", () => {
     ["X word", "X reword", "X new word", "X new reword"], // our prefix stays on its word
   ];
   for (const [base, ours, theirs, want] of cases) {
-    assert.equal(merge(dmp, base, ours, theirs), want, JSON.stringify([base, ours, theirs]));
+    assert.equal(merge(base, ours, theirs), want, JSON.stringify([base, ours, theirs]));
   }
 });
 
@@ -33,7 +34,7 @@ test("the letter-shift case: a word typed at one spot stays whole", () => {
   const base = "abc hkwftiy";
   const ours = "abc hkwftiyp";
   const theirs = "abc hkwftiy gpqlvtcz";
-  assert.equal(merge(dmp, base, ours, theirs), "abc hkwftiyp gpqlvtcz");
+  assert.equal(merge(base, ours, theirs), "abc hkwftiyp gpqlvtcz");
 });
 
 // The same properties tests/test_merge.py checks of the server's merge.
@@ -53,11 +54,11 @@ test("random merges keep both sides' inserts and nothing neither side wrote", ()
     const base = Array.from({ length: below(60) }, () => "abcde "[below(6)]).join("");
     const ours = edit(base, `<C${n}>`);
     const theirs = edit(base, `[M${n}]`);
-    const result = merge(dmp, base, ours, theirs);
+    const result = merge(base, ours, theirs);
     const where = JSON.stringify([base, ours, theirs, result]);
     assert.ok(result.includes(`<C${n}>`) && result.includes(`[M${n}]`), where);
-    assert.equal(merge(dmp, base, base, theirs), theirs);
-    assert.equal(merge(dmp, base, ours, base), ours);
+    assert.equal(merge(base, base, theirs), theirs);
+    assert.equal(merge(base, ours, base), ours);
     const rest = result.replace(`<C${n}>`, "").replace(`[M${n}]`, "");
     let i = 0;
     for (const ch of rest) {
@@ -68,7 +69,6 @@ test("random merges keep both sides' inserts and nothing neither side wrote", ()
 });
 
 test("the merge maps our caret to the same place among our own letters", async () => {
-  const { mergeMapped } = await import("../../static_src/client/merge.js");
   const place = (base, ours, theirs, caret) => {
     const [text, map] = mergeMapped(dmp, base, ours, theirs);
     const at = map(caret);
