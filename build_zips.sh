@@ -41,7 +41,7 @@ trap 'rm -rf "$stage"' EXIT
 cp -R static_src/mobwrite "$stage/mobwrite"
 cp build/client/mobwrite.js build/client/mobwrite.js.map "$stage/mobwrite/"
 
-"$python" -m zipserve.build --out "$out" --exclude static_src/exclude.txt --app-root . \
+"$python" -m tools.zipbuild --out "$out" --exclude static_src/exclude.txt --app-root . \
   mobwrite="$stage/mobwrite" \
   dojo=node_modules/dojo \
   dijit=node_modules/dijit \

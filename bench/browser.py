@@ -40,7 +40,7 @@ if ROOT not in sys.path:
 
 from bench import traces  # noqa: E402  (after the path fix)
 from bench.zipserve import ensure_zips  # noqa: E402
-from mobwrite import devservers  # noqa: E402
+from tools import devservers  # noqa: E402
 
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                "--disable-background-networking", "--disable-component-update", "--disable-sync"]

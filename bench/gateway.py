@@ -605,7 +605,7 @@ def main(argv=None):
     need_redis = "datastore+redis" in names or not args.skip_round_trips
     need_memcached = "datastore+memcached" in names or not args.skip_round_trips
 
-    from mobwrite import devservers
+    from tools import devservers
 
     machine = machine_line()
     run_id = uuid.uuid4().hex[:8]

@@ -473,7 +473,7 @@ def main(argv=None):
     scaling_count = args.scaling_count or (200 if args.quick else 600)
     stores = [s.strip() for s in args.stores.split(",") if s.strip()]
 
-    from mobwrite import devservers
+    from tools import devservers
 
     started = time.monotonic()
     machine = machine_line()

@@ -60,7 +60,7 @@ from flask import Flask  # noqa: E402  (after the path fix)
 
 import zipserve  # noqa: E402
 from bench.gateway import session_cpu  # noqa: E402
-from mobwrite import devservers  # noqa: E402
+from tools import devservers  # noqa: E402
 from zipserve import Config, ZipServe, gzipwrap  # noqa: E402
 
 ARCHIVES = ("dojo", "dijit", "dojox")

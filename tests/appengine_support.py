@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 
-from mobwrite import devservers
+from tools import devservers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

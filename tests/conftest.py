@@ -9,7 +9,7 @@ import pytest
 from backends import BACKENDS, make_settings, open_isolated_store
 from builds import run_build
 from main import create_app
-from mobwrite import devservers
+from tools import devservers
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from mobwrite import devservers
+from tools import devservers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from mobwrite import devservers
+from tools import devservers
 
 HERE = pathlib.Path(__file__).parent
 

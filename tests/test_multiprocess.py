@@ -12,7 +12,8 @@ import pytest
 import requests
 from google.cloud import ndb
 
-from mobwrite import devservers, textcodec
+from mobwrite import textcodec
+from tools import devservers
 from mobwrite.stores.datastore import DatastoreStore
 from simulation import Typist, find_all
 

@@ -40,9 +40,9 @@ def ensure_installed():
 
 
 def start_server():
-    from mobwrite import devservers
+    from tools import devservers
     port = devservers.free_port()
-    server = devservers._start("yjs", ["node", SERVER_JS], lambda: devservers._port_open(port),
+    server = devservers.start("yjs", ["node", SERVER_JS], lambda: devservers.port_open(port),
                                env={**os.environ, "HOST": "127.0.0.1", "PORT": str(port)}, cwd=HERE)
     server.address = "ws://127.0.0.1:%d" % port
     return server

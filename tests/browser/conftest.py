@@ -11,7 +11,7 @@ import uuid
 import pytest
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from mobwrite import devservers
+from tools import devservers
 
 
 @pytest.fixture(scope="session")

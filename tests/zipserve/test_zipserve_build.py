@@ -11,7 +11,8 @@ import zipfile
 import pytest
 from builds import REPO, run_build
 
-from zipserve import Config, ZipServe, build, mime
+from tools import zipbuild as build
+from zipserve import Config, ZipServe, mime
 
 ARCHIVES = ("mobwrite", "dojo", "dijit", "dojox")
 

@@ -1,4 +1,4 @@
-"""Building the zips zipserve serves: ``python -m zipserve.build``.
+"""Building the zips zipserve serves: ``python -m tools.zipbuild``.
 
 Each source folder becomes ``NAME.zip`` (split into ``NAME.1.zip``, ... past
 the size limit), minus the files an exclusion list names. The zips are
@@ -19,7 +19,7 @@ import sys
 import time
 import zlib
 
-from . import paths
+from zipserve import paths
 
 APP_ENGINE_FILES = 10_000
 APP_ENGINE_FILE_BYTES = 32 * 1000 * 1000  # "32 megabytes", taken at its smallest
@@ -256,7 +256,7 @@ def summary(sources, app_count, out=None):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m zipserve.build", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tools.zipbuild", description=__doc__.split("\n")[0])
     parser.add_argument("sources", nargs="+", metavar="NAME=FOLDER",
                         help="pack FOLDER as NAME.zip (served under /static/NAME/)")
     parser.add_argument("--out", required=True, help="folder the zips go to")

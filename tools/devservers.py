@@ -45,7 +45,7 @@ class Server:
         return open(path, errors="replace").read() if self.workdir and os.path.exists(path) else ""
 
 
-def _start(name, argv, ready, env=None, timeout=60, cwd=None):
+def start(name, argv, ready, env=None, timeout=60, cwd=None):
     """Run argv until ``ready(server)`` holds; its output goes to server.log."""
     workdir = tempfile.mkdtemp(prefix="mobwrite-%s-" % name)
     argv = [a.replace("{workdir}", workdir) for a in argv]
@@ -64,13 +64,13 @@ def _start(name, argv, ready, env=None, timeout=60, cwd=None):
     raise RuntimeError("%s did not start: %s\n%s" % (name, " ".join(argv), server.log()[-3000:]))
 
 
-def _port_open(port):
+def port_open(port):
     with contextlib.closing(socket.socket()) as sock:
         sock.settimeout(0.2)
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _http_ok(url, expect=None):
+def http_ok(url, expect=None):
     try:
         with urllib.request.urlopen(url, timeout=1) as response:
             return expect is None or expect in response.read().decode(errors="replace")
@@ -84,19 +84,19 @@ def start_datastore_emulator(project="mobwrite-test"):
     gcloud = shutil.which("gcloud")
     if not gcloud:
         raise RuntimeError("gcloud (Google Cloud CLI with the Datastore emulator) is not installed")
-    server = _start("datastore", [gcloud, "beta", "emulators", "datastore", "start",
+    server = start("datastore", [gcloud, "beta", "emulators", "datastore", "start",
                                   "--host-port=127.0.0.1:%d" % port, "--no-store-on-disk",
                                   "--data-dir={workdir}/data", "--consistency=1.0",
                                   "--project=" + project, "--quiet"],
-                    lambda _: _http_ok("http://127.0.0.1:%d/" % port, "Ok"), timeout=90)
+                    lambda _: http_ok("http://127.0.0.1:%d/" % port, "Ok"), timeout=90)
     server.address = "127.0.0.1:%d" % port
     return server
 
 
 def start_redis():
     port = free_port()
-    server = _start("redis", ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "",
-                              "--appendonly", "no", "--dir", "{workdir}"], lambda _: _port_open(port))
+    server = start("redis", ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "",
+                              "--appendonly", "no", "--dir", "{workdir}"], lambda _: port_open(port))
     server.address = "redis://127.0.0.1:%d/0" % port
     return server
 
@@ -106,7 +106,7 @@ def start_memcached():
     argv = ["memcached", "-l", "127.0.0.1", "-p", str(port), "-U", "0", "-m", "64"]
     if os.geteuid() == 0:
         argv += ["-u", "root"]
-    server = _start("memcached", argv, lambda _: _port_open(port))
+    server = start("memcached", argv, lambda _: port_open(port))
     server.address = "127.0.0.1:%d" % port
     return server
 
@@ -127,9 +127,9 @@ def start_gunicorn(env, app="main:app", workers=2, threads=1, root=None, args=()
         match = _LISTENING.search(server.log())
         if match:
             found["port"] = int(match.group(1))
-        return bool(match) and _http_ok("http://127.0.0.1:%d/scripts/q.py?q=" % found["port"])
+        return bool(match) and http_ok("http://127.0.0.1:%d/scripts/q.py?q=" % found["port"])
 
-    server = _start("gunicorn", [sys.executable, "-m", "gunicorn", "-b", "127.0.0.1:0",
+    server = start("gunicorn", [sys.executable, "-m", "gunicorn", "-b", "127.0.0.1:0",
                                  "-w", str(workers), "--threads", str(threads), "--log-level", "info",
                                  "--no-control-socket",  # one shared ~/.gunicorn socket for every test server otherwise
                                  *args, app], ready, env=full_env, cwd=root)
