@@ -1,4 +1,6 @@
-"""Settings, read once from the environment (names as in README.md)."""
+"""Settings, read once from the environment (names as in README.md).
+
+Every default of the service lives here and nowhere else."""
 
 import dataclasses
 import os
@@ -13,6 +15,8 @@ class Settings:
     store: str = "sqlite"
     sqlite_path: str = "instance/mobwrite.sqlite3"
     project: str = "mobwrite-local"
+    namespace: str = ""  # a Datastore namespace: several deployments (or test runs) in one project
+    datastore_retries: int = 3
     redis_url: str = ""
     memcached_hosts: str = ""
     max_chars: int = 100_000
@@ -28,6 +32,10 @@ class Settings:
     editor_url: str = "/static/mobwrite/index.html"  # the landing page, out of mobwrite.zip
     log_level: str = "INFO"
     on_app_engine: bool = False
+    host: str = "127.0.0.1"  # where `python main.py` serves; App Engine runs app.yaml's entrypoint instead
+    port: int = 8080
+    workers: int = 2
+    threads: int = 4
 
     @classmethod
     def from_env(cls, environ=None):
@@ -43,6 +51,8 @@ class Settings:
             store=env.get("MOBWRITE_STORE") or default_store,
             sqlite_path=env.get("MOBWRITE_SQLITE_PATH") or cls.sqlite_path,
             project=env.get("GOOGLE_CLOUD_PROJECT") or env.get("DATASTORE_PROJECT_ID") or cls.project,
+            namespace=env.get("MOBWRITE_DATASTORE_NAMESPACE", cls.namespace),
+            datastore_retries=num("MOBWRITE_DATASTORE_RETRIES", cls.datastore_retries),
             redis_url=env.get("REDIS_CACHE_URL", ""),
             memcached_hosts=env.get("MEMCACHED_HOSTS", ""),
             max_chars=num("MOBWRITE_MAX_CHARS", cls.max_chars),
@@ -58,4 +68,8 @@ class Settings:
             editor_url=env.get("MOBWRITE_EDITOR_URL") or cls.editor_url,
             log_level=env.get("MOBWRITE_LOG_LEVEL") or cls.log_level,
             on_app_engine=on_gae,
+            host=env.get("HOST") or cls.host,
+            port=num("PORT", cls.port),
+            workers=num("WEB_CONCURRENCY", cls.workers),
+            threads=num("MOBWRITE_THREADS", cls.threads),
         )

@@ -19,7 +19,7 @@ class DeltaError(ValueError):
     """A delta that does not fit the text it claims to apply to."""
 
 
-def make_dmp(diff_timeout=0.1):
+def make_dmp(diff_timeout):
     """A diff-match-patch configured as PROTOCOL.md requires."""
     dmp = diff_match_patch()
     dmp.Diff_Timeout = diff_timeout

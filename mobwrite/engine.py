@@ -63,94 +63,118 @@ class Outcome:
 class _Run:
     """Consecutive actions for one (user, document), answered as one block."""
 
-    def __init__(self, key, view, echo):
-        self.key, self.view, self.echo = key, view, echo
+    def __init__(self, key, view, group):
+        self.key, self.view, self.group = key, view, group
+        self.echo = group[-1].echo
         self.live = False
         self.forceful = False
-        self.replay = False
-        self.replay_from = 0
+        self.replay = _is_replay(view, group)
+        self.replay_from = group[0].ack if self.replay else 0
+
+
+def _is_replay(view, group):
+    """A resend of a request we answered, carrying nothing new?
+
+    PROTOCOL.md rolls back to the backup shadow whenever A is the backup's
+    version. But a late duplicate of a request already answered also has
+    that A, and rebuilding the answer against a newer text leaves the
+    view out of step with the client, whose next edit then fails to fit
+    and is lost. When the run brings no edit we have not taken, replaying
+    the kept edit stack, view untouched, is right for both cases: a
+    client that missed the answers applies them, one that had them skips
+    them.
+    """
+    ack = group[0].ack
+    if ack == view.server_version or ack != view.backup_version:
+        return False
+    if any(a.ack != ack or a.kind in "rR" or a.version >= view.client_version for a in group):
+        return False
+    return any(e[0] == ack for e in view.edit_stack)
+
+
+class _Answer:
+    """The answer's lines, block by block: ``u:`` and ``F:`` only where the
+    user or the document differs from the previous block's."""
+
+    def __init__(self):
+        self.lines = []
+        self._last = (None, None)
+
+    def block(self, key, echo, client_version, stack):
+        user, doc = key
+        last_user, last_doc = self._last
+        if echo and user != last_user:
+            self.lines.append("u:" + user)
+        if user != last_user or doc != last_doc:
+            self.lines.append("F:%d:%s" % (client_version, doc))
+        self.lines.extend(line for _, line in stack)
+        self._last = key
 
 
 class Engine:
     """The algorithm's settings; one per process, shared by its threads."""
 
-    def __init__(self, max_chars=100_000, diff_timeout=0.1):
+    def __init__(self, max_chars, diff_timeout):
         self.max_chars = max_chars
         self.dmp = deltas.make_dmp(diff_timeout)
 
     def run(self, actions, views, texts):
         """Apply actions to a snapshot. ``views`` maps (user, doc) to a View or
         None; ``texts`` maps doc to its text or None (null document)."""
-        return _Pass(self.max_chars, self.dmp).run(actions, views, texts)
+        return _Pass(self, views, texts).run(actions)
 
 
 class _Pass:
     """One run of the engine over one request: its working state lives here,
     never on the shared Engine, so concurrent requests cannot mix."""
 
-    def __init__(self, max_chars, dmp):
-        self.max_chars, self.dmp = max_chars, dmp
+    def __init__(self, engine, views, texts):
+        self.max_chars, self.dmp = engine.max_chars, engine.dmp
+        self.snapshot = views      # as read: never mutated
+        self.views = {}            # working copies, by (user, doc)
+        self.texts = dict(texts)   # the texts as this request leaves them
+        self.answer = _Answer()
+        self.out = Outcome(self.answer.lines, {}, set(), {}, [])
 
-    def run(self, actions, views, texts):
-        out = Outcome([], {}, set(), {}, [])
-        self._views = {}
-        self._texts = dict(texts)
-        self._out = out
-        self._last_block = None
-        for key, group in itertools.groupby(actions, key=lambda a: (a.user, a.doc, a.kind == "n")):
-            group = list(group)
-            if key[2]:
+    def run(self, actions):
+        for (user, doc, nullify), group in itertools.groupby(actions, key=lambda a: (a.user, a.doc, a.kind == "n")):
+            if nullify:
                 for action in group:
                     self._nullify(action)
-                continue
-            run = _Run(key[:2], self._view(key[:2], views), group[-1].echo)
-            if self._is_replay(run.view, group):
-                run.live = run.replay = True
-                run.replay_from = group[0].ack
-            for action in group if not run.replay else ():
-                if self._apply(run, action):
-                    run.live = True
-                    out.views[run.key] = run.view
-                    out.deleted_views.discard(run.key)
+            else:
+                self._run_edits((user, doc), list(group))
+        self._note_new_shadows()
+        return self.out
+
+    def _run_edits(self, key, group):
+        run = _Run(key, self._view(key), group)
+        run.live = run.replay
+        for action in group if not run.replay else ():
+            if self._apply(run, action):
+                run.live = True
+                self.out.views[key] = run.view
+                self.out.deleted_views.discard(key)
+        if run.live:
             self._close(run)
-        for key, view in out.views.items():
-            stored = views.get(key)
+
+    def _note_new_shadows(self):
+        for key, view in self.out.views.items():
+            stored = self.snapshot.get(key)
             if stored is None or stored.shadow != view.shadow:
-                out.new_shadows.add(key)
-        return out
+                self.out.new_shadows.add(key)
 
     def _nullify(self, action):
         key = (action.user, action.doc)
         self._set_text(action.doc, None)
-        self._views[key] = View()
-        self._out.deleted_views.add(key)
-        self._out.views.pop(key, None)
+        self.views[key] = View()
+        self.out.deleted_views.add(key)
+        self.out.views.pop(key, None)
 
-    @staticmethod
-    def _is_replay(view, group):
-        """A resend of a request we answered, carrying nothing new?
-
-        PROTOCOL.md rolls back to the backup shadow whenever A is the backup's
-        version. But a late duplicate of a request already answered also has
-        that A, and rebuilding the answer against a newer text leaves the
-        view out of step with the client, whose next edit then fails to fit
-        and is lost. When the run brings no edit we have not taken, replaying
-        the kept edit stack, view untouched, is right for both cases: a
-        client that missed the answers applies them, one that had them skips
-        them.
-        """
-        ack = group[0].ack
-        if ack == view.server_version or ack != view.backup_version:
-            return False
-        if any(a.ack != ack or a.kind in "rR" or a.version >= view.client_version for a in group):
-            return False
-        return any(e[0] == ack for e in view.edit_stack)
-
-    def _view(self, key, snapshot):
-        if key not in self._views:
-            stored = snapshot.get(key)
-            self._views[key] = stored.copy() if stored is not None else View()
-        return self._views[key]
+    def _view(self, key):
+        if key not in self.views:
+            stored = self.snapshot.get(key)
+            self.views[key] = stored.copy() if stored is not None else View()
+        return self.views[key]
 
     def _apply(self, run, action):
         """Steps 0-4 of PROTOCOL.md for one edit line; False if it was stale."""
@@ -175,14 +199,14 @@ class _Pass:
             text = textcodec.decode(action.payload)
         except textcodec.DecodeError as exc:
             view.delta_ok = False
-            self._out.notes.append("raw text from %s on %r does not decode: %s" % (action.user, action.doc, exc))
+            self.out.notes.append("raw text from %s on %r does not decode: %s" % (action.user, action.doc, exc))
             return
         view.shadow = view.backup_shadow = text
         view.client_version = action.version
         view.server_version = view.backup_version = action.ack
         view.edit_stack = []
         view.delta_ok = True
-        if action.kind == "R" or self._texts.get(action.doc) is None:
+        if action.kind == "R" or self.texts.get(action.doc) is None:
             self._set_text(action.doc, text, view)
 
     def _delta(self, run, action):
@@ -197,7 +221,7 @@ class _Pass:
             diffs = deltas.from_delta(view.shadow, action.payload)
         except deltas.DeltaError as exc:
             view.delta_ok = False
-            self._out.notes.append("delta from %s on %r does not fit: %s" % (action.user, action.doc, exc))
+            self.out.notes.append("delta from %s on %r does not fit: %s" % (action.user, action.doc, exc))
             return
         view.delta_ok = True
         changed = any(op != deltas.DIFF_EQUAL for op, _ in diffs)
@@ -207,7 +231,11 @@ class _Pass:
         else:
             view.backup_shadow = view.shadow
         view.backup_version = view.server_version
-        text = self._texts.get(action.doc)
+        self._take_edit(run, action, old_shadow, changed)
+
+    def _take_edit(self, run, action, old_shadow, changed):
+        """Step 4's atomic part: the client's new shadow into the master text."""
+        view, text = run.view, self.texts.get(action.doc)
         if text is None:
             run.forceful = False
             self._set_text(action.doc, view.shadow, view)
@@ -223,23 +251,27 @@ class _Pass:
             text = protocol.normalize_newlines(text)
             if len(text) > self.max_chars:
                 view.delta_ok = False
-                self._out.notes.append("edit to %r refused: %d characters is over the limit of %d"
-                                       % (doc, len(text), self.max_chars))
+                self.out.notes.append("edit to %r refused: %d characters is over the limit of %d"
+                                      % (doc, len(text), self.max_chars))
                 return
-        if self._texts.get(doc) != text:
-            self._texts[doc] = text
-            self._out.texts[doc] = text
+        if self.texts.get(doc) != text:
+            self.texts[doc] = text
+            self.out.texts[doc] = text
 
     def _close(self, run):
         """Step 5: push this run's answer onto the edit stack and print it."""
-        if not run.live:
-            return
         view, doc = run.view, run.key[1]
         if run.replay:
-            self._print(run, [e for e in view.edit_stack if e[0] >= run.replay_from])
-            return
-        text = self._texts.get(doc)
-        master = text or ""
+            stack = [e for e in view.edit_stack if e[0] >= run.replay_from]
+        else:
+            self._push_answer(run, self.texts.get(doc))
+            stack = view.edit_stack
+        self.answer.block(run.key, run.echo, view.client_version, stack)
+
+    def _push_answer(self, run, text):
+        """The diff from the shadow to the master text (or a raw dump) onto
+        the edit stack; the shadow becomes the master text."""
+        view, master = run.view, text or ""
         sv = view.server_version
         if view.delta_ok:
             diffs = self.dmp.diff_main(view.shadow, master)
@@ -252,15 +284,3 @@ class _Pass:
         else:
             view.edit_stack.append([sv, "R:%d:%s" % (sv, textcodec.encode(text))])
         view.shadow = master
-        self._print(run, view.edit_stack)
-
-    def _print(self, run, stack):
-        (user, doc), lines = run.key, self._out.lines
-        last_user, last_doc = self._last_block or (None, None)
-        if run.echo and user != last_user:
-            lines.append("u:" + user)
-        if user != last_user or doc != last_doc:
-            lines.append("F:%d:%s" % (run.view.client_version, doc))
-        lines.extend(line for _, line in stack)
-        self._last_block = run.key
-

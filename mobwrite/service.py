@@ -4,7 +4,6 @@ Idle polls take the cheap path: a cacheable read and a batch write of views.
 Anything that may change a text runs inside one store transaction.
 """
 
-import dataclasses
 import logging
 import time
 import urllib.parse
@@ -16,19 +15,15 @@ log = logging.getLogger("mobwrite.sync")
 MAX_BUFFER_DEPTH = 3
 
 
-@dataclasses.dataclass
-class Limits:
-    max_fragments: int = 1000
-    max_bytes: int = 2 * 1024 * 1024
-    buffer_ttl: float = 15 * 60
-
-
 class SyncService:
-    def __init__(self, store, engine=None, limits=None, buffers=None):
+    """The sync service over one store; built by ``mobwrite.wiring``."""
+
+    def __init__(self, settings, store, buffers, cache=None):
+        self.settings = settings
         self.store = store
-        self.engine = engine or Engine()
-        self.limits = limits or Limits()
-        self.buffers = buffers or store  # anything with add_fragment(fragment, ttl)
+        self.buffers = buffers  # anything with add_fragment(fragment, ttl): the cache's, or the store
+        self.cache = cache      # the shared cache the parts above came from, kept to close it
+        self.engine = Engine(settings.max_chars, settings.diff_timeout)
 
     def handle(self, text):
         """Answer lines for one request's text (PROTOCOL.md); [] when there is
@@ -69,14 +64,25 @@ class SyncService:
                 return outcome
         return self.store.transact(view_keys, docs, run)
 
+    def cleanup(self, now=None):
+        """Delete what has been idle past its timeout; counts by kind."""
+        now = time.time() if now is None else now
+        s = self.settings
+        return self.store.cleanup(now - s.timeout_view, now - s.timeout_text, now - s.timeout_buffer)
+
+    def close(self):
+        self.store.close()
+        if self.cache is not None:
+            self.cache.close()
+
     def _add_fragment(self, fragment, depth):
         """Keep a fragment; the joined request text once the buffer completes."""
-        limits = self.limits
-        if depth >= MAX_BUFFER_DEPTH or fragment.size > limits.max_fragments:
+        s = self.settings
+        if depth >= MAX_BUFFER_DEPTH or fragment.size > s.buffer_max_fragments:
             return None
-        if len(fragment.data) > -(-limits.max_bytes // fragment.size):
-            return None  # its buffer could not stay under max_bytes
-        pieces = [fragment.data] if fragment.size == 1 else self.buffers.add_fragment(fragment, limits.buffer_ttl)
+        if len(fragment.data) > -(-s.buffer_max_bytes // fragment.size):
+            return None  # its buffer could not stay under buffer_max_bytes
+        pieces = [fragment.data] if fragment.size == 1 else self.buffers.add_fragment(fragment, s.timeout_buffer)
         if pieces is None:
             return None
         try:

@@ -5,16 +5,18 @@ can be imported as ``conftest``."""
 import dataclasses
 import uuid
 
+from mobwrite import wiring
 from mobwrite.config import Settings
-from mobwrite.stores import open_store
+from mobwrite.stores.cache import open_cache
 
 BACKENDS = ["memory", "sqlite", "datastore", "datastore+redis", "datastore+memcached"]
 
 
 def make_settings(backend, request, tmp_path, **overrides):
-    """Settings for one backend, starting the services it needs."""
+    """Settings for one backend, starting the services it needs; Datastore
+    tests each get a fresh namespace."""
     settings = Settings(store=backend.split("+")[0], project="mobwrite-test",
-                        sqlite_path=str(tmp_path / "mobwrite.sqlite3"))
+                        sqlite_path=str(tmp_path / "mobwrite.sqlite3"), namespace="t" + uuid.uuid4().hex[:12])
     if backend.startswith("datastore"):
         request.getfixturevalue("datastore_emulator")
     if backend.endswith("+redis"):
@@ -24,12 +26,7 @@ def make_settings(backend, request, tmp_path, **overrides):
     return dataclasses.replace(settings, **overrides)
 
 
-def open_isolated_store(settings):
-    """A store of its own: Datastore tests each get a fresh namespace."""
-    if settings.store != "datastore":
-        return open_store(settings)
-    from google.cloud import ndb
-
-    from mobwrite.stores.datastore import DatastoreStore
-    client = ndb.Client(project=settings.project, namespace="t" + uuid.uuid4().hex[:12])
-    return DatastoreStore.from_settings(settings, client)
+def open_store(settings):
+    """A store of its own on the test's storage, as another process would
+    open it: the same SQLite file or Datastore namespace, its own connections."""
+    return wiring.open_store(settings, open_cache(settings))

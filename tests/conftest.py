@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from backends import BACKENDS, make_settings, open_isolated_store
+from backends import BACKENDS, make_settings, open_store
 from builds import run_build
 from main import create_app
 from tools import devservers
@@ -77,7 +77,7 @@ def settings(backend, request, tmp_path):
 
 @pytest.fixture
 def store(settings):
-    store = open_isolated_store(settings)
+    store = open_store(settings)
     yield store
     store.close()
 

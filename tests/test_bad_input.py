@@ -9,6 +9,7 @@ import uuid
 
 import pytest
 
+from backends import open_store
 from main import create_app
 
 GATEWAY = "/scripts/q.py"
@@ -40,12 +41,7 @@ def quick_client(settings, store):
     refuses fails in milliseconds (with 8 retries it takes about 2 minutes)."""
     if settings.store != "datastore":
         return create_app(settings, store).test_client()
-    from google.cloud import ndb
-
-    from mobwrite.stores.datastore import DatastoreStore
-    quick = DatastoreStore.from_settings(settings, ndb.Client(project=settings.project,
-                                                              namespace=store.client.namespace))
-    quick.retries = 0
+    quick = open_store(dataclasses.replace(settings, datastore_retries=0))
     return create_app(settings, quick).test_client()
 
 

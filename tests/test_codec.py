@@ -4,6 +4,7 @@
 import pytest
 
 from mobwrite import delta, textcodec
+from mobwrite.config import Settings
 from mobwrite.delta import DIFF_DELETE, DIFF_EQUAL, DIFF_INSERT, DeltaError
 from mobwrite.textcodec import DecodeError
 
@@ -111,7 +112,7 @@ def test_make_dmp_uses_the_protocol_settings():
     assert dmp.Diff_Timeout == 0.25
     assert (dmp.Diff_EditCost, dmp.Match_Threshold, dmp.Match_Distance,
             dmp.Patch_DeleteThreshold, dmp.Patch_Margin) == (4, 0.5, 1000, 0.5, 4)
-    assert delta.make_dmp().Diff_Timeout == 0.1
+    assert Settings().diff_timeout == 0.1  # PROTOCOL.md's, the one default
 
 
 @pytest.mark.parametrize("text, wire, diffs", [
@@ -193,7 +194,7 @@ def test_to_delta_counts_utf16_units_and_encodes_inserts(diffs, wire):
     ("a😀b", "a😁b😀"), ("tab\tand\nnewline", "tab and\r\nnewline"), ("%20", "%2520+"),
 ])
 def test_to_delta_and_from_delta_round_trip(old, new):
-    dmp = delta.make_dmp()
+    dmp = delta.make_dmp(Settings.diff_timeout)
     diffs = dmp.diff_main(old, new)
     wire = delta.to_delta(diffs)
     expanded = delta.from_delta(old, wire)

@@ -10,7 +10,7 @@ import pytest
 
 from main import create_app
 from simulation import simulate
-from backends import make_settings, open_isolated_store
+from backends import make_settings, open_store
 
 SEEDS = {"sqlite": [11, 12, 13], "datastore": [11], "datastore+redis": [12], "datastore+memcached": [13]}
 
@@ -18,7 +18,7 @@ SEEDS = {"sqlite": [11, 12, 13], "datastore": [11], "datastore+redis": [12], "da
 def _recorded_run(settings, seed, steps):
     # No diff deadline: answers must not depend on how busy the machine is.
     settings = dataclasses.replace(settings, diff_timeout=0)
-    store = open_isolated_store(settings)
+    store = open_store(settings)
     client = create_app(settings, store).test_client()
     answers = []
 

@@ -10,8 +10,8 @@ import uuid
 
 import pytest
 
+from backends import open_store
 from main import create_app
-from mobwrite.stores import open_store
 
 GATEWAY = "/scripts/q.py"
 TEXT = "text/plain; charset=utf-8"
@@ -325,16 +325,7 @@ def other_instance(settings, store):
     """A second app on the same storage, as another process would have: the
     same SQLite file, the same Datastore namespace (and cache), its own
     connections. The memory store can only be shared as an object."""
-    if settings.store == "memory":
-        other = store
-    elif settings.store == "sqlite":
-        other = open_store(settings)
-    else:
-        from google.cloud import ndb
-
-        from mobwrite.stores.datastore import DatastoreStore
-        other = DatastoreStore.from_settings(settings, ndb.Client(project=settings.project,
-                                                                  namespace=store.client.namespace))
+    other = store if settings.store == "memory" else open_store(settings)
     yield create_app(settings, other).test_client()
     if other is not store:
         other.close()

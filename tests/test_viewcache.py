@@ -6,15 +6,16 @@ import uuid
 import pytest
 import redis
 
-from mobwrite.buffers import memcached_client
-from mobwrite.viewcache import MemcachedViewCache, RedisViewCache
+from mobwrite.stores.cache import MemcachedShared
+from mobwrite.stores.viewcache import MemcachedViewCache, RedisViewCache
+from tools.rpccount import count_rpcs
 
 
 @pytest.fixture(params=["redis", "memcached"])
 def cache(request):
     if request.param == "redis":
         return RedisViewCache(redis.Redis.from_url(request.getfixturevalue("redis_server").address), 60)
-    return MemcachedViewCache(memcached_client(request.getfixturevalue("memcached_server").address), 60)
+    return MemcachedViewCache(MemcachedShared(request.getfixturevalue("memcached_server").address).client, 60)
 
 
 @pytest.fixture
@@ -70,9 +71,9 @@ def test_redis_losing_its_scripts_is_survived(redis_server, name):
 
 
 @pytest.mark.parametrize("backend", ["datastore+redis", "datastore+memcached"], indirect=True)
-def test_a_steady_idle_poll_costs_one_datastore_round_trip(sync, store):
+def test_a_steady_idle_poll_costs_one_datastore_round_trip(sync, app):
     sync("u:ann\nf:0:doc\nd:0:+Hello\n\n")
     sync("u:ann\nf:1:doc\nd:1:=5\n\n")   # the first poll after an edit reads the text again
-    store.rpc_counts.clear()
+    rpcs = count_rpcs(app.extensions["mobwrite"].store)
     assert sync("u:ann\nf:2:doc\nd:2:=5\n\n") == "F:3:doc\nd:2:=5\n\n"
-    assert dict(store.rpc_counts) == {"commit": 1}
+    assert dict(rpcs) == {"commit": 1}

@@ -1,9 +1,17 @@
-"""Where texts, views and buffer fragments live, behind one small interface.
+"""Everything that holds data, behind small interfaces.
 
-``Store`` is the whole contract; ``open_store`` picks a backend by name.
+- ``Store``: texts and views (and buffer fragments when no cache is set);
+  backends ``memory``, ``sqlite``, ``datastore``.
+- ``Buffers``: where ``b:`` fragments wait (``buffers``: Redis, memcached;
+  or the store itself).
+- ``ViewCache``: views written through to the cache (``viewcache``), so an
+  idle poll skips a Datastore read.
+``cache.open_cache`` opens the one shared cache these come from;
+``mobwrite.wiring`` puts them together.
 """
 
 import time
+from typing import Protocol
 
 
 class StoreUnavailable(Exception):
@@ -48,19 +56,29 @@ class Store:
         pass
 
 
+class Buffers(Protocol):
+    def add_fragment(self, fragment, ttl):
+        """Keep one fragment; the DATA pieces in index order from the one call
+        whose fragment completes the buffer (which is then deleted), else None.
+        A repeated index is ignored."""
+
+
+class ViewCache(Protocol):
+    """A write-through cache of encoded views, safe against stale fills."""
+
+    def get(self, names):
+        """``(found, holds)``: cached values by name, and for each miss a
+        placeholder token that ``fill`` needs."""
+
+    def fill(self, values, holds):
+        """Store values read from the store, where our placeholder still stands."""
+
+    def lock(self, names):
+        """Lock entries before a write; returns the lock tokens."""
+
+    def release(self, locks, values):
+        """After a write: swap our locks for the committed values (None: drop)."""
+
+
 def now():
     return time.time()
-
-
-def open_store(settings):
-    """The backend ``settings.store`` names, configured from ``settings``."""
-    if settings.store == "memory":
-        from .memory import MemoryStore
-        return MemoryStore()
-    if settings.store == "sqlite":
-        from .sqlite import SqliteStore
-        return SqliteStore(settings.sqlite_path)
-    if settings.store == "datastore":
-        from .datastore import DatastoreStore
-        return DatastoreStore.from_settings(settings)
-    raise ValueError("MOBWRITE_STORE must be datastore, sqlite or memory, not %r" % settings.store)

@@ -7,7 +7,6 @@ cache: views are rewritten on every sync, so caching them would only add
 cache traffic (ndb drops a cached entity whenever it is written).
 """
 
-import collections
 import contextlib
 import datetime
 import hashlib
@@ -80,18 +79,11 @@ class DatastoreStore(Store):
     # ndb backs off 1, 2, 4 s between transaction attempts: three retries keep a
     # contended request under ~10 s before it becomes a 503 the client retries,
     # rather than holding it open for minutes.
-    def __init__(self, client, global_cache=None, retries=3, view_cache=None):
+    def __init__(self, client, retries, global_cache=None, view_cache=None):
         self.client = client
+        self.retries = retries
         self.global_cache = global_cache
         self.view_cache = view_cache
-        self.retries = retries
-        self.rpc_counts = collections.Counter()
-        client.stub = _CountingStub(client.stub, self.rpc_counts)
-
-    @classmethod
-    def from_settings(cls, settings, client=None):
-        return cls(client or ndb.Client(project=settings.project), _global_cache(settings),
-                   view_cache=_view_cache(settings))
 
     def _context(self):
         return self.client.context(global_cache=self.global_cache)
@@ -249,52 +241,3 @@ def _encode_view(view):
 def _decode_view(raw):
     state, _, shadow = raw.partition(b"\0")
     return View.from_state(state.decode("utf-8"), shadow.decode("utf-8"))
-
-
-def _view_cache(settings):
-    """Views written through to Redis or memcached, as configured; else None."""
-    if settings.redis_url:
-        import redis
-
-        from ..viewcache import RedisViewCache
-        return RedisViewCache(redis.Redis.from_url(settings.redis_url), settings.timeout_view)
-    if settings.memcached_hosts:
-        from ..buffers import memcached_client
-        from ..viewcache import MemcachedViewCache
-        return MemcachedViewCache(memcached_client(settings.memcached_hosts), settings.timeout_view)
-    return None
-
-
-def _global_cache(settings):
-    """ndb's global cache on Redis or memcached, as configured; else None."""
-    if settings.redis_url:
-        import redis
-        return ndb.RedisCache(redis.Redis.from_url(settings.redis_url))
-    if settings.memcached_hosts:
-        from ..buffers import memcached_client
-        return ndb.MemcacheCache(memcached_client(settings.memcached_hosts))
-    return None
-
-
-class _CountingStub:
-    """Counts Datastore RPCs by method, so round trips are measured, not guessed."""
-
-    def __init__(self, stub, counts):
-        self._stub, self._counts = stub, counts
-
-    def __getattr__(self, name):
-        method = getattr(self._stub, name)
-        return _CountedMethod(method, name, self._counts) if hasattr(method, "future") else method
-
-
-class _CountedMethod:
-    def __init__(self, method, name, counts):
-        self._method, self._name, self._counts = method, name, counts
-
-    def future(self, *args, **kwargs):
-        self._counts[self._name] += 1
-        return self._method.future(*args, **kwargs)
-
-    def __call__(self, *args, **kwargs):
-        self._counts[self._name] += 1
-        return self._method(*args, **kwargs)

@@ -12,8 +12,6 @@ after it. Stores still read views inside their transactions from Datastore.
 
 import os
 
-from redis.exceptions import NoScriptError
-
 _PREFIX = "mobwrite:view:"
 LOCK_SECONDS = 120  # longer than any Datastore call may take
 
@@ -39,6 +37,8 @@ class RedisViewCache:
         Script objects would ask SCRIPT EXISTS first, every time.)"""
         if not calls:
             return []
+        from redis.exceptions import NoScriptError  # here, so the memcached path needs no redis installed
+
         for attempt in (1, 2):
             sha = self._shas.get(script) or self._shas.setdefault(script, self.redis.script_load(script))
             pipe = self.redis.pipeline(transaction=False)

@@ -54,27 +54,3 @@ def _safe(text):
     """memcached keys: no spaces or control characters, at most 250 bytes."""
     raw = text.encode("utf-8")
     return raw.hex() if len(raw) <= 64 else hashlib.sha256(raw).hexdigest()
-
-
-def for_settings(settings):
-    """Buffers on the configured cache, or None to keep them in the store."""
-    if settings.redis_url:
-        import redis
-        return RedisBuffers(redis.Redis.from_url(settings.redis_url))
-    if settings.memcached_hosts:
-        return MemcachedBuffers(memcached_client(settings.memcached_hosts))
-    return None
-
-
-def memcached_client(hosts):
-    """A thread-safe (pooled) client for a ``host:port`` list."""
-    from pymemcache.client.hash import HashClient
-    return HashClient(_memcached_servers(hosts), use_pooling=True, max_pool_size=8)
-
-
-def _memcached_servers(hosts):
-    servers = []
-    for host in hosts.replace(",", " ").split():
-        name, _, port = host.partition(":")
-        servers.append((name, int(port or 11211)))
-    return servers
