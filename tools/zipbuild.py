@@ -13,6 +13,7 @@ import argparse
 import fnmatch
 import os
 import re
+import shutil
 import struct
 import subprocess
 import sys
@@ -218,11 +219,33 @@ def build_source(source, out_dir, epoch, max_bytes):
 # -- the summary ---------------------------------------------------------------
 
 def app_files(root, out_dir):
-    """Files of the app a deployment uploads besides the zips: what git
-    tracks or would track (so not node_modules/ or static_build/)."""
-    out_rel = os.path.relpath(os.path.abspath(out_dir), os.path.abspath(root))
+    """``(files, how)``: the app's files a deployment uploads besides the
+    zips (counted apart, as built). Exactly gcloud's upload set (which honours .gcloudignore) when the
+    Google Cloud CLI is installed; else every file git tracks or would
+    track, an upper bound."""
+    out_rel = os.path.relpath(os.path.abspath(out_dir), os.path.abspath(root)).rstrip("/") + "/"
+    listed, how = _upload_set(root), "gcloud's upload set"
+    if listed is None:
+        listed, how = _git_files(root), "files git tracks; gcloud would upload fewer"
+    return [p for p in listed if p and os.path.isfile(os.path.join(root, p)) and not p.endswith(".zip")
+            and not (p + "/").startswith(out_rel)], how
+
+
+def _upload_set(root):
+    gcloud = shutil.which("gcloud")
+    if not gcloud:
+        return None
     try:
-        listed = subprocess.run(
+        done = subprocess.run([gcloud, "meta", "list-files-for-upload", ".", "--quiet"], cwd=root,
+                              check=True, capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return [line.strip() for line in done.stdout.splitlines() if line.strip()]
+
+
+def _git_files(root):
+    try:
+        return subprocess.run(
             ["git", "-C", root, "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
             check=True, capture_output=True).stdout.decode("utf-8", "replace").split("\0")
     except (OSError, subprocess.CalledProcessError):
@@ -230,11 +253,10 @@ def app_files(root, out_dir):
         for folder, dirs, files in os.walk(root):
             dirs[:] = [d for d in dirs if d not in (".git", "node_modules")]
             listed.extend(os.path.relpath(os.path.join(folder, f), root) for f in files)
-    return [p for p in listed if p and os.path.isfile(os.path.join(root, p))
-            and not (p + "/").startswith(out_rel.rstrip("/") + "/")]
+        return listed
 
 
-def summary(sources, app_count, out=None):
+def summary(sources, app_count, out=None, how="app files"):
     """Print the table build_zips.sh shows; return the deployment's file count."""
     out = out or sys.stdout
     line = "{:<10} {:>9} {:>9} {:>9} {:>12} {:>11} {:>6}"
@@ -250,7 +272,7 @@ def summary(sources, app_count, out=None):
     zips = totals[5]
     count = app_count + zips
     verdict = "ok" if count <= APP_ENGINE_FILES else "OVER THE LIMIT"
-    print(f"deployment: {count} files ({app_count} app files + {zips} zips) "
+    print(f"deployment: {count} files ({app_count} app files, {how}, + {zips} zips) "
           f"of App Engine's {APP_ENGINE_FILES:,}: {verdict}", file=out)
     return count
 
@@ -290,7 +312,8 @@ def main(argv=None):
     if args.verbose:
         for rule in rules:
             print(f"  {rule.hits:6}  {rule.text}")
-    count = summary(sources, len(app_files(args.app_root, args.out)))
+    files, how = app_files(args.app_root, args.out)
+    count = summary(sources, len(files), how=how)
     too_big = [p for s in sources for p, size in s.parts if size > APP_ENGINE_FILE_BYTES]
     if too_big:
         print("build: over App Engine's 32 MB per file:", *too_big, file=sys.stderr)

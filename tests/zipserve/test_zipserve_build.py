@@ -6,6 +6,7 @@ import hashlib
 import os
 import posixpath
 import re
+import subprocess
 import zipfile
 
 import pytest
@@ -41,9 +42,13 @@ def test_summary_counts_files_and_the_deployment(built):
     total = list(map(int, rows["total"]))
     assert total[0] > 10_000 and total[2] < 7_000  # Dojo is over the limit until filtered
     assert sum(os.path.getsize(out / f) for f in os.listdir(out)) == total[4]
-    match = re.search(r"deployment: (\d+) files \((\d+) app files \+ 4 zips\) "
+    match = re.search(r"deployment: (\d+) files \((\d+) app files, gcloud's upload set, \+ 4 zips\) "
                       r"of App Engine's 10,000: ok", output)
     assert match and int(match.group(1)) == int(match.group(2)) + 4 < 10_000
+    # The same count `gcloud meta list-files-for-upload` gives, zips aside.
+    listed = subprocess.run(["gcloud", "meta", "list-files-for-upload", ".", "--quiet"], cwd=REPO,
+                            check=True, capture_output=True, text=True).stdout.split()
+    assert int(match.group(2)) == len([f for f in listed if not f.endswith(".zip")])
 
 
 def test_zips_have_sorted_members_fixed_dates_and_modes(built):
