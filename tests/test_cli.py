@@ -13,6 +13,7 @@ import uuid
 
 import pytest
 
+from mobwrite.client import Client
 from tools import devservers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -177,3 +178,16 @@ def test_console_script(gateway):
                             timeout=60)
     assert result.returncode == 0 and result.stdout == ""
     assert subprocess.run(["mobwrite", "--help"], capture_output=True).returncode == 0
+
+
+def test_nullify_request_comes_from_the_client():
+    client = Client("ann")
+    client.share("keep", "")
+    client.share("gone", "text")
+    client.nullify("gone")
+    assert client.request() == "u:ann\nf:0:keep\nd:0:\nn:gone\n\n"
+    assert list(client.docs) == ["keep"]
+    assert "n:" not in client.request()  # asked once, not on every sync
+    alone = Client("bob")
+    alone.nullify("doc")
+    assert alone.request() == "u:bob\nn:doc\n\n"
