@@ -28,11 +28,19 @@ class Client:
     def __init__(self, user, diff_timeout=1.0):  # diff-match-patch's default, as the JS client uses
         self.user = user
         self.docs = {}
+        self.nullified = []  # names to delete on the server with the next request
         self.dmp = deltas.make_dmp(diff_timeout)
 
     def share(self, name, text="", merge=True):
         self.docs[name] = SharedText(name, text, merge)
         return self.docs[name]
+
+    def nullify(self, name):
+        """Delete NAME on the server: the next request carries ``n:NAME``
+        (what the original client sent for a nullified share), and NAME is no
+        longer shared."""
+        self.docs.pop(name, None)
+        self.nullified.append(name)
 
     def request(self):
         """The next request's text: every document's unacknowledged edits."""
@@ -54,6 +62,8 @@ class Client:
                 doc.client_version += 1
                 doc.shadow = doc.text
             lines.extend(line for _, line in doc.edit_stack)
+        lines.extend("n:" + name for name in self.nullified)
+        self.nullified = []
         return "\n".join(lines) + "\n\n"
 
     def receive(self, answer):

@@ -13,6 +13,8 @@ import uuid
 
 import pytest
 
+from mobwrite.cli import transport
+from mobwrite.client import Client
 from tools import devservers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -28,16 +30,19 @@ def gateway(tmp_path_factory):
     server.stop()
 
 
-@pytest.fixture(scope="module")
-def html_server():
-    """A web server that is not MobWrite: every POST gets an HTML page."""
+def serve(answer, protocol_version="HTTP/1.0"):
+    """A real web server on a free loopback port, in a thread, whose every
+    POST gets ``answer(count) -> (status, content_type, body)`` (COUNT: the
+    requests so far, this one included); yields its base URL."""
+    served = []
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_POST(self):
             self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            body = b"<!doctype html><title>Hello</title><p>not a gateway</p>"
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
+            served.append(self.path)
+            status, content_type, body = answer(len(served))
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -45,12 +50,27 @@ def html_server():
         def log_message(self, *args):
             pass
 
+    Handler.protocol_version = protocol_version
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield "http://127.0.0.1:%d" % server.server_port
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture(scope="module")
+def html_server():
+    """A web server that is not MobWrite: every POST gets an HTML page."""
+    yield from serve(lambda count: (200, "text/html", b"<!doctype html><title>Hello</title><p>not a gateway</p>"))
+
+
+@pytest.fixture
+def busy_server():
+    """A keep-alive gateway that takes the first request (the load tester's
+    probe) and answers every later one with HTTP 503 and a one-line reason."""
+    yield from serve(lambda count: (200, "text/plain; charset=utf-8", b"") if count == 1 else
+                     (503, "text/plain; charset=utf-8", b"the store is busy; retry\n<p>more</p>"), "HTTP/1.1")
 
 
 def cli(*args, stdin=None, cwd=None):
@@ -177,3 +197,77 @@ def test_console_script(gateway):
                             timeout=60)
     assert result.returncode == 0 and result.stdout == ""
     assert subprocess.run(["mobwrite", "--help"], capture_output=True).returncode == 0
+
+
+def test_nullify_request_comes_from_the_client():
+    client = Client("ann")
+    client.share("keep", "")
+    client.share("gone", "text")
+    client.nullify("gone")
+    assert client.request() == "u:ann\nf:0:keep\nd:0:\nn:gone\n\n"
+    assert list(client.docs) == ["keep"]
+    assert "n:" not in client.request()  # asked once, not on every sync
+    alone = Client("bob")
+    alone.nullify("doc")
+    assert alone.request() == "u:bob\nn:doc\n\n"
+
+
+def test_gateway_url_completes_the_path_and_keeps_the_query():
+    assert transport.gateway_url(" http://h:8080 ") == "http://h:8080/scripts/q.py"
+    assert transport.gateway_url("https://h/") == "https://h/scripts/q.py"
+    assert transport.gateway_url("http://h/sync?x=1#frag") == "http://h/sync?x=1"
+
+
+def test_check_answer_takes_mobwrite_text_only():
+    url = "http://h/scripts/q.py"
+    assert transport.check_answer(url, "text/plain; charset=utf-8", b"") == ""  # nullify's answer
+    assert transport.check_answer(url, "text/plain", b"f:0:d\nd:0:=1\n\n") == "f:0:d\nd:0:=1\n\n"
+    for content_type, body in (("text/plain", b"f:0:d\n"), ("text/plain", b"hello\n\n"),
+                               ("text/plain", b"\xff\n\n"), ("text/html", b""), ("", b"")):
+        with pytest.raises(transport.CliError) as caught:
+            transport.check_answer(url, content_type, body)
+        assert caught.value.code == transport.EXIT_NOT_MOBWRITE and caught.value.kind == "not MobWrite"
+
+
+def test_connection_reopens_when_the_server_closes(gateway):
+    # gunicorn's sync workers close after each answer; the next post opens a new connection.
+    with transport.Connection(transport.gateway_url(gateway)) as conn:
+        client = Client("re-" + uuid.uuid4().hex[:8])
+        doc = doc_name()
+        client.share(doc, "x")
+        for _ in range(2):
+            client.receive(conn.post(client.request()))
+            assert conn.conn is None
+    shared = client.docs[doc]
+    assert (shared.text, shared.acked, shared.edit_stack) == ("x", 2, [])  # both syncs were taken
+
+
+def test_connection_keeps_alive_and_maps_errors(gateway, busy_server):
+    with transport.Connection(busy_server + "/scripts/q.py") as conn:
+        assert conn.post("u:a\n\n") == ""  # its one good answer
+        first = conn.conn
+        with pytest.raises(transport.CliError) as caught:
+            conn.post("u:a\n\n")
+        assert first is not None and conn.conn is first  # the same TCP connection, still open
+    assert conn.conn is None
+    assert (caught.value.code, caught.value.kind) == (transport.EXIT_HTTP, "HTTP 503")
+    assert str(caught.value) == (busy_server + "/scripts/q.py answered HTTP 503 Service Unavailable: "
+                                 "the store is busy; retry")
+    with pytest.raises(transport.CliError) as caught:
+        transport.exchange(gateway + "/no/such/path", "u:a\n\n")
+    assert (caught.value.code, caught.value.kind) == (transport.EXIT_HTTP, "HTTP 404")
+    with pytest.raises(transport.CliError) as caught:
+        transport.exchange("http://127.0.0.1:1/scripts/q.py", "u:a\n\n")
+    assert (caught.value.code, caught.value.kind) == (transport.EXIT_UNREACHABLE,
+                                                      "cannot reach (connection refused)")
+
+
+def test_loadtest_counts_http_errors_and_fails_when_all_fail(busy_server):
+    # After the probe every sync gets a 503: the table says so, and the exit status is 1.
+    result = cli("loadtest", busy_server + "/x", "--rate", "10", "--docs", "1", "--duration", "1", "--no-progress")
+    assert result.returncode == 1, result
+    assert result.stderr == ""  # --no-progress: no bar
+    lines = dict(line.split(None, 1) for line in result.stdout.splitlines() if " " in line)
+    assert lines["requests"] == "10"
+    assert lines["errors"] == "10  (HTTP 503: 10)"
+    assert "latency p50  -" in result.stdout.splitlines()  # no sync succeeded
