@@ -21,10 +21,10 @@ import zipfile
 
 import pytest
 import requests
-from google.cloud import ndb
 
 import appengine_support as gae
-from mobwrite.stores.datastore import DatastoreStore
+from mobwrite import wiring
+from mobwrite.config import Settings
 from simulation import Typist, assert_converged
 
 ROOT = gae.ROOT
@@ -246,7 +246,7 @@ def test_two_clients_converge_through_dev_appserver(dev_appserver, record_proper
             exchange(session, typist)
         if len({t.doc.text for t in typists}) == 1 and not any(t.pending for t in typists):
             break
-    master = DatastoreStore(ndb.Client(project="mobwrite-test")).read([], [doc])[1][doc]
+    master = wiring.open_store(Settings(store="datastore", project="mobwrite-test")).read([], [doc])[1][doc]
     acknowledged = assert_converged(typists, master, dev_appserver.log().splitlines()[-50:])
     assert len(acknowledged) == sum(t.typed for t in typists) > 0
     record_property("dev_appserver_startup_s", round(dev_appserver.startup_seconds, 1))

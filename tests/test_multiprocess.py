@@ -10,12 +10,11 @@ import uuid
 
 import pytest
 import requests
-from google.cloud import ndb
 
-from mobwrite import textcodec
-from tools import devservers
-from mobwrite.stores.datastore import DatastoreStore
+from mobwrite import textcodec, wiring
+from mobwrite.config import Settings
 from simulation import Typist, find_all
+from tools import devservers
 
 USERS, ROUNDS = 8, 200
 
@@ -86,7 +85,7 @@ def test_eight_users_on_two_gateways_converge(gateways):
         if len({t.doc.text for t in typists}) == 1 and all(t.doc.acked == t.doc.client_version for t in typists):
             break
 
-    store = DatastoreStore(ndb.Client(project="mobwrite-test"))
+    store = wiring.open_store(Settings(store="datastore", project="mobwrite-test"))
     master = store.read([], [doc])[1][doc]
     assert len({t.doc.text for t in typists}) == 1 and typists[0].doc.text == master
     acknowledged = [token for t in typists for token in t.acknowledged()]
@@ -120,5 +119,5 @@ def test_fragments_reassemble_across_processes(gateways):
                for i, line in enumerate(fragments)]
     assert answers[:-1] == ['mobwrite.callback("");'] * (size - 1)
     assert answers[-1] == 'mobwrite.callback("F:0:%s\\nD:0:=%d\\n");' % (doc, textcodec.utf16_len(text))
-    store = DatastoreStore(ndb.Client(project="mobwrite-test"))
+    store = wiring.open_store(Settings(store="datastore", project="mobwrite-test"))
     assert store.read([], [doc])[1][doc] == text.replace("\r", "")

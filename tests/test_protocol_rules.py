@@ -300,27 +300,20 @@ def test_step2_an_acknowledged_raw_dump_is_not_sent_again(sync):
 
 # ---------------------------------------------------------------- step 3: r / R
 
-def test_step3_raw_text_sets_a_null_document(sync):
-    assert sync(req("u:ann", "f:0:doc", "r:0:Hi")) == ans("F:0:doc", "d:0:=2")
-    assert text_of(sync, "doc") == "Hi"
-
-
-def test_step3_r_does_not_overwrite_an_existing_text(sync):
-    sync(req("u:ann", "f:0:doc", "r:0:Hi"))
-    assert sync(req("u:bob", "f:0:doc", "r:0:Yo")) == ans("F:0:doc", "d:0:-2\t+Hi")
-    assert text_of(sync, "doc") == "Hi"
-
-
-def test_step3_capital_r_overwrites(sync):
-    sync(req("u:ann", "f:0:doc", "r:0:Hi"))
-    assert sync(req("u:cy", "f:0:doc", "R:0:Yo")) == ans("F:0:doc", "D:0:=2")
-    assert text_of(sync, "doc") == "Yo"
-
-
-def test_step3_capital_r_on_a_null_document_is_still_forceful(sync):
+# (the text an earlier r:0:Hi from ann made, or None; the raw line; answer; text after)
+@pytest.mark.parametrize("before, raw, answer, text", [
+    pytest.param(None, ("u:ann", "r:0:Hi"), "d:0:=2", "Hi", id="r-sets-a-null-document"),
+    pytest.param("Hi", ("u:bob", "r:0:Yo"), "d:0:-2\t+Hi", "Hi", id="r-does-not-overwrite-a-text"),
+    pytest.param("Hi", ("u:cy", "R:0:Yo"), "D:0:=2", "Yo", id="capital-r-overwrites"),
     # Only step 4 turns an action on a null text into a merge; step 3 does not.
-    assert sync(req("u:ann", "f:0:doc", "R:0:Hello")) == ans("F:0:doc", "D:0:=5")
-    assert text_of(sync, "doc") == "Hello"
+    pytest.param(None, ("u:ann", "R:0:Hello"), "D:0:=5", "Hello", id="capital-r-on-null-is-still-forceful"),
+])
+def test_step3_raw_text(sync, before, raw, answer, text):
+    if before is not None:
+        sync(req("u:ann", "f:0:doc", "r:0:" + before))
+    user, line = raw
+    assert sync(req(user, "f:0:doc", line)) == ans("F:0:doc", answer)
+    assert text_of(sync, "doc") == text
 
 
 def test_step3_client_version_becomes_v_and_server_version_becomes_a(sync):
@@ -352,34 +345,17 @@ def _hi_with_readers(sync, *users):
         assert sync(req("u:" + user, "f:0:doc", "d:0:")) == ans("F:1:doc", "d:0:+Hi")
 
 
-def test_step4_a_delta_against_a_shadow_we_no_longer_have(sync):
+@pytest.mark.parametrize("edit, answer, text", [
+    pytest.param(("f:5:doc", "d:1:=2\t+!"), ("F:1:doc", "R:1:Hi"), "Hi", id="against-a-shadow-we-no-longer-have"),
+    pytest.param(("f:1:doc", "d:3:=2\t+!"), ("F:1:doc", "R:1:Hi"), "Hi", id="from-the-future"),
+    pytest.param(("f:1:doc", "d:0:=2\t+!"), ("F:1:doc", "d:1:=2"), "Hi", id="a-retransmission-is-skipped"),
+    pytest.param(("f:1:doc", "d:1:=3"), ("F:2:doc", "R:1:Hi"), "Hi", id="not-fitting-still-counts"),
+    pytest.param(("f:1:doc", "d:1:=2\t+!"), ("F:2:doc", "d:1:=3"), "Hi!", id="fitting-is-merged"),
+])
+def test_step4_a_delta_from_a_second_user(sync, edit, answer, text):
     _hi_with_readers(sync, "bob")
-    assert sync(req("u:bob", "f:5:doc", "d:1:=2\t+!")) == ans("F:1:doc", "R:1:Hi")
-    assert text_of(sync, "doc") == "Hi"
-
-
-def test_step4_a_delta_from_the_future(sync):
-    _hi_with_readers(sync, "bob")
-    assert sync(req("u:bob", "f:1:doc", "d:3:=2\t+!")) == ans("F:1:doc", "R:1:Hi")
-    assert text_of(sync, "doc") == "Hi"
-
-
-def test_step4_a_retransmission_is_skipped(sync):
-    _hi_with_readers(sync, "bob")
-    assert sync(req("u:bob", "f:1:doc", "d:0:=2\t+!")) == ans("F:1:doc", "d:1:=2")
-    assert text_of(sync, "doc") == "Hi"
-
-
-def test_step4_a_delta_that_does_not_fit_still_counts(sync):
-    _hi_with_readers(sync, "bob")
-    assert sync(req("u:bob", "f:1:doc", "d:1:=3")) == ans("F:2:doc", "R:1:Hi")
-    assert text_of(sync, "doc") == "Hi"
-
-
-def test_step4_a_delta_that_fits_is_merged(sync):
-    _hi_with_readers(sync, "bob")
-    assert sync(req("u:bob", "f:1:doc", "d:1:=2\t+!")) == ans("F:2:doc", "d:1:=3")
-    assert text_of(sync, "doc") == "Hi!"
+    assert sync(req("u:bob", *edit)) == ans(*answer)
+    assert text_of(sync, "doc") == text
 
 
 def test_step4_on_a_null_text_d_becomes_a_merge(sync):

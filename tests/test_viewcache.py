@@ -6,7 +6,8 @@ import uuid
 import pytest
 import redis
 
-from mobwrite.stores.cache import MemcachedShared
+from mobwrite.config import Settings
+from mobwrite.stores.cache import open_cache
 from mobwrite.stores.viewcache import MemcachedViewCache, RedisViewCache
 from tools.rpccount import count_rpcs
 
@@ -15,7 +16,7 @@ from tools.rpccount import count_rpcs
 def cache(request):
     if request.param == "redis":
         return RedisViewCache(redis.Redis.from_url(request.getfixturevalue("redis_server").address), 60)
-    return MemcachedViewCache(MemcachedShared(request.getfixturevalue("memcached_server").address).client, 60)
+    return MemcachedViewCache(open_cache(Settings(memcached_hosts=request.getfixturevalue("memcached_server").address)).client, 60)
 
 
 @pytest.fixture
