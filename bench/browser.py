@@ -110,16 +110,17 @@ class Pair:
         return out
 
 
-def run(keystrokes, idle_repeats, idle_wait):
+def run(keystrokes, idle_repeats, idle_wait, zips):
     """Both scenarios and the baseline; prints the table. ``idle_wait``: the
-    seconds both pages sit idle before each idle keystroke (plus up to a
-    third more, jittered)."""
-    ensure_zips(os.path.join(ROOT, "static_build"))
+    seconds both pages sit idle before each idle keystroke (plus up to 40 %
+    more, jittered); ``zips``: the folder of the zips the page's client
+    comes from (built if missing)."""
+    ensure_zips(zips)
     trace = traces.load("sveltecomponent")
     texts = list(trace.keystroke_texts(limit=keystrokes))
     db = os.path.join(tempfile.mkdtemp(prefix="bench-browser-"), "mobwrite.sqlite3")
     server = devservers.start_gunicorn({"MOBWRITE_STORE": "sqlite", "MOBWRITE_SQLITE_PATH": db,
-                                        "ZIPSERVE_DIR": os.path.join(ROOT, "static_build")},
+                                        "ZIPSERVE_DIR": zips},
                                        workers=2, threads=4)
     from playwright.sync_api import sync_playwright
 
@@ -169,11 +170,12 @@ def main(argv=None):
     parser.add_argument("--idle-repeats", type=int, help="idle keystrokes (default 5; quick 2)")
     parser.add_argument("--idle-wait", type=float, default=25,
                         help="seconds idle before each (default 25, for the interval to reach maxSync)")
+    parser.add_argument("--zips", default=os.environ.get("ZIPSERVE_DIR") or os.path.join(ROOT, "static_build"))
     args = parser.parse_args(argv)
     keystrokes = args.keystrokes or (60 if args.quick else 200)
     if keystrokes < 6 or args.idle_wait < 0:
         parser.error("--keystrokes must be 6 or more (5 warm up) and --idle-wait not negative")
-    run(keystrokes, args.idle_repeats or (2 if args.quick else 5), args.idle_wait)
+    run(keystrokes, args.idle_repeats or (2 if args.quick else 5), args.idle_wait, os.path.abspath(args.zips))
 
 
 if __name__ == "__main__":

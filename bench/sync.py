@@ -1,8 +1,8 @@
 """Sync benchmark on real editing traces, through the real HTTP gateway.
 
-    python bench/sync.py --quick             # under five minutes on 2 cores
+    python bench/sync.py --quick             # about a minute on 2 cores
     python bench/sync.py                     # longer windows, more repeats
-    python bench/sync.py --quick --yjs       # also the Yjs peer ratio (needs node and npm; tests/test_bench.py runs it)
+    python bench/sync.py --quick --yjs       # also the Yjs peer ratio (node; run by tests/test_bench.py)
     python bench/sync.py --quick --json /tmp/sync.json
 
 Section 1 (trace replay): a window of a real trace from ../shared/traces
@@ -412,26 +412,26 @@ def _size_name(size):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="short windows, one repeat (under 5 minutes)")
+    parser.add_argument("--quick", action="store_true", help="short windows, one repeat (about a minute on 2 cores)")
     parser.add_argument("--trace", default="automerge-paper", choices=traces.NAMES)
     parser.add_argument("--start-kb", type=float, default=10, help="start where the document reaches this size")
-    parser.add_argument("--keys", type=int, help="keystrokes per cell at 1/s batching (default 3000; quick 600)")
+    parser.add_argument("--keys", type=int, help="keystrokes per cell at 1/s batching (default 3000; quick 240)")
     parser.add_argument("--keys-single", type=int,
-                        help="keystrokes per cell at one keystroke per sync (default 1000; quick 200)")
+                        help="keystrokes per cell at one keystroke per sync (default 1000; quick 80)")
     parser.add_argument("--repeats", type=int, help="windows per cell (default 3; quick 1)")
     parser.add_argument("--stores", default="sqlite,datastore")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--scaling-count", type=int, help="syncs per size and kind (default 600; quick 200)")
+    parser.add_argument("--scaling-count", type=int, help="syncs per size and kind (default 600; quick 100)")
     parser.add_argument("--skip-replay", action="store_true")
     parser.add_argument("--skip-scaling", action="store_true")
     parser.add_argument("--skip-rpcs", action="store_true")
     parser.add_argument("--yjs", action="store_true", help="also replay through the Yjs server (node)")
     parser.add_argument("--json", metavar="PATH", help="write every figure to PATH")
     args = parser.parse_args(argv)
-    keys = args.keys or (600 if args.quick else 3000)
-    keys_single = args.keys_single or (200 if args.quick else 1000)
+    keys = args.keys or (240 if args.quick else 3000)
+    keys_single = args.keys_single or (80 if args.quick else 1000)
     repeats = args.repeats or (1 if args.quick else 3)
-    scaling_count = args.scaling_count or (200 if args.quick else 600)
+    scaling_count = args.scaling_count or (100 if args.quick else 600)
     stores = [s.strip() for s in args.stores.split(",") if s.strip()]
 
     started = time.monotonic()
