@@ -58,7 +58,7 @@ if __package__ in (None, ""):  # run as a file: the project root first (its zips
 from flask import Flask  # noqa: E402  (after the path fix)
 
 import zipserve  # noqa: E402
-from bench.common import ROOT, ensure_zips, session_cpu  # noqa: E402
+from bench.common import GATEWAY_PATH, ROOT, ensure_zips, session_cpu  # noqa: E402
 from tools import devservers  # noqa: E402
 from zipserve import Config, ZipServe, gzipwrap  # noqa: E402
 
@@ -80,11 +80,18 @@ APPS = ("zipserve", "zipserve-route", "whitenoise")
 # imports these by name; settings come from the environment it is given)
 
 def _landing_app():
+    """The Flask app each variant starts from. It answers the sync path too,
+    with nothing: ``devservers.start_gunicorn`` takes a 200 there as the
+    sign that gunicorn is serving (without it the start timed out)."""
     app = Flask("bench_zipserve")
 
     @app.route("/")
     def landing():
         return "ok\n"
+
+    @app.route(GATEWAY_PATH)
+    def ready():
+        return ""
 
     return app
 

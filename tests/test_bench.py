@@ -127,3 +127,25 @@ def test_words():
     for mode in ("three-way merge (ours)", "fuzzy patch (original)"):
         row = re.search(r"^%s +(\d+) +(\d+) " % re.escape(mode), out, re.M)
         assert row and int(row.group(1)) > 0 and int(row.group(2)) <= int(row.group(1)), out
+
+
+def test_no_bench_imports_another():
+    """The benches share bench.common, bench.traces and bench.noop only; the
+    Yjs peer's driver is sync.py's alone (issue #14: sync.py and the driver
+    imported each other, and three benches imported gateway.py)."""
+    import ast
+
+    shared = {"bench", "bench.common", "bench.traces", "bench.noop"}
+    found = {}
+    for folder, _, files in os.walk(os.path.join(REPO, "bench")):
+        if "node_modules" in folder:
+            continue
+        for name in files:
+            if name.endswith(".py"):
+                path = os.path.join(folder, name)
+                tree = ast.parse(open(path, encoding="utf-8").read())
+                names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+                names |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+                found[os.path.relpath(path, REPO)] = {m for m in names if m.split(".")[0] == "bench"} - shared
+    assert found.pop(os.path.join("bench", "sync.py")) == {"bench.peer_yjs"}
+    assert all(not others for others in found.values()), found
