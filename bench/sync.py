@@ -415,9 +415,9 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="short windows, one repeat (about a minute on 2 cores)")
     parser.add_argument("--trace", default="automerge-paper", choices=traces.NAMES)
     parser.add_argument("--start-kb", type=float, default=10, help="start where the document reaches this size")
-    parser.add_argument("--keys", type=int, help="keystrokes per cell at 1/s batching (default 3000; quick 240)")
+    parser.add_argument("--keys", type=int, help="keystrokes per cell at 1/s batching (default 3000; quick 120)")
     parser.add_argument("--keys-single", type=int,
-                        help="keystrokes per cell at one keystroke per sync (default 1000; quick 80)")
+                        help="keystrokes per cell at one keystroke per sync (default 1000; quick 40)")
     parser.add_argument("--repeats", type=int, help="windows per cell (default 3; quick 1)")
     parser.add_argument("--stores", default="sqlite,datastore")
     parser.add_argument("--workers", type=int, default=2)
@@ -428,8 +428,8 @@ def main(argv=None):
     parser.add_argument("--yjs", action="store_true", help="also replay through the Yjs server (node)")
     parser.add_argument("--json", metavar="PATH", help="write every figure to PATH")
     args = parser.parse_args(argv)
-    keys = args.keys or (240 if args.quick else 3000)
-    keys_single = args.keys_single or (80 if args.quick else 1000)
+    keys = args.keys or (120 if args.quick else 3000)
+    keys_single = args.keys_single or (40 if args.quick else 1000)
     repeats = args.repeats or (1 if args.quick else 3)
     scaling_count = args.scaling_count or (100 if args.quick else 600)
     stores = [s.strip() for s in args.stores.split(",") if s.strip()]
