@@ -34,12 +34,11 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
+if __package__ in (None, ""):  # run as a file: the project root first (its zipserve, not bench's)
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from bench import traces  # noqa: E402  (after the path fix)
-from bench.zipserve import ensure_zips  # noqa: E402
+from bench.common import ROOT, ensure_zips, percentile  # noqa: E402
 from tools import devservers  # noqa: E402
 
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -72,11 +71,6 @@ window.roundTrips = function () {
 };
 mobwrite.share({name: %(doc)s, element: box});
 </script>"""
-
-
-def percentile(values, p):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(p * len(ordered)))]
 
 
 class Pair:
@@ -116,15 +110,17 @@ class Pair:
         return out
 
 
-def run(quick):
-    ensure_zips(os.path.join(ROOT, "static_build"))
+def run(keystrokes, idle_repeats, idle_wait, zips):
+    """Both scenarios and the baseline; prints the table. ``idle_wait``: the
+    seconds both pages sit idle before each idle keystroke (plus up to 40 %
+    more, jittered); ``zips``: the folder of the zips the page's client
+    comes from (built if missing)."""
+    ensure_zips(zips)
     trace = traces.load("sveltecomponent")
-    keystrokes = 60 if quick else 200
     texts = list(trace.keystroke_texts(limit=keystrokes))
-    idle_repeats = 2 if quick else 5
     db = os.path.join(tempfile.mkdtemp(prefix="bench-browser-"), "mobwrite.sqlite3")
     server = devservers.start_gunicorn({"MOBWRITE_STORE": "sqlite", "MOBWRITE_SQLITE_PATH": db,
-                                        "ZIPSERVE_DIR": os.path.join(ROOT, "static_build")},
+                                        "ZIPSERVE_DIR": zips},
                                        workers=2, threads=4)
     from playwright.sync_api import sync_playwright
 
@@ -146,7 +142,7 @@ def run(quick):
             for i in range(idle_repeats):
                 # 1 s growing by x1.5 reaches maxSync (10 s) in ~25 s; the jitter
                 # keeps the keystroke from landing at the same point of B's cycle.
-                time.sleep(25 + jitter.uniform(0, 10))
+                time.sleep(idle_wait + jitter.uniform(0, idle_wait * 0.4))
                 idle += pair.latencies([base + "x" * (i + 1)], 1)
             results["idle pages, one keystroke"] = idle
             round_trips += pair.pages[0].evaluate("roundTrips()")
@@ -170,8 +166,16 @@ def run(quick):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench.browser", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer keystrokes and idle repeats")
+    parser.add_argument("--keystrokes", type=int, help="trace keystrokes typed (default 200; quick 60; at least 6)")
+    parser.add_argument("--idle-repeats", type=int, help="idle keystrokes (default 5; quick 2)")
+    parser.add_argument("--idle-wait", type=float, default=25,
+                        help="seconds idle before each (default 25, for the interval to reach maxSync)")
+    parser.add_argument("--zips", default=os.environ.get("ZIPSERVE_DIR") or os.path.join(ROOT, "static_build"))
     args = parser.parse_args(argv)
-    run(args.quick)
+    keystrokes = args.keystrokes or (60 if args.quick else 200)
+    if keystrokes < 6 or args.idle_wait < 0:
+        parser.error("--keystrokes must be 6 or more (5 warm up) and --idle-wait not negative")
+    run(keystrokes, args.idle_repeats or (2 if args.quick else 5), args.idle_wait, os.path.abspath(args.zips))
 
 
 if __name__ == "__main__":

@@ -14,14 +14,14 @@ poll) and ``idle`` (idle polls only). Server CPU is the utime+stime of the
 gunicorn session (master and workers) read from /proc before and after the
 window; "svc" is the same for the backing services (Datastore emulator,
 Redis, memcached), which in production run elsewhere. The baseline ("noop")
-is a Flask app on the same gunicorn setup that parses the q= form and
+is ``bench.noop:app`` on the same gunicorn setup: it parses the q= form and
 answers an empty body, so the cost of the HTTP stack itself is visible.
 Repeats are interleaved across backends; figures are medians.
 
-Section 2 (round trips): in-process (``create_app(settings, store)`` with the
-Flask test client), one warmed-up client on a 10 KB document; the
-Datastore RPCs of each sync are counted by the store's counting stub
-(``DatastoreStore.rpc_counts``), by method, plus cache commands from Redis
+Section 2 (round trips): in-process (``create_app(settings)`` on a Datastore
+namespace of its own, with the Flask test client), one warmed-up client on a
+10 KB document; the Datastore RPCs of each sync are counted by method by
+``tools.rpccount`` wrapped around the store, plus cache commands from Redis
 ``INFO commandstats`` and memcached ``stats`` deltas.
 
 Every server binds 127.0.0.1 on a free port and is stopped at the end.
@@ -32,99 +32,25 @@ import collections
 import contextlib
 import dataclasses
 import http.client
-import json
 import os
-import platform
 import random
 import statistics
 import string
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.parse
 import uuid
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
+if __package__ in (None, ""):  # run as a file: the project root first (its zipserve, not bench's)
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from flask import Flask, Response, request  # noqa: E402  (after the path fix)
-
-GATEWAY_PATH = "/scripts/q.py"
-PROJECT = "mobwrite-bench"
-NOOP_APP = "bench.gateway:noop_app"
-
-# ---------------------------------------------------------------- the baseline
-
-noop_app = Flask("mobwrite_bench_noop")
+from bench.common import (GATEWAY_PATH, CacheStats, Services, counted_datastore_app, finish,  # noqa: E402
+                          fmt, gunicorn_setup, insert_random, machine_line, make_text, median_of,
+                          percentile, print_machine, session_cpu, session_pids, table)
 
 
-@noop_app.route("/")
-def _noop_landing():
-    return Response("ok\n", mimetype="text/plain")
-
-
-@noop_app.route(GATEWAY_PATH, methods=["GET", "POST"])
-def _noop_gateway():
-    """The same form parsing as a real sync, then nothing: an empty answer."""
-    request.values.get("q")
-    return Response("", mimetype="text/plain")
-
-
-# ---------------------------------------------------------------- /proc CPU
-
-_TICK = os.sysconf("SC_CLK_TCK")
-
-
-def session_cpu(sid):
-    """CPU seconds (user+system) of every live process in session ``sid``,
-    plus the reaped children of its leader (a worker that was replaced)."""
-    total = 0
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % name) as f:
-                raw = f.read()
-        except OSError:
-            continue
-        fields = raw[raw.rindex(")") + 2:].split()
-        if int(fields[3]) != sid:  # field 6: session id
-            continue
-        total += int(fields[11]) + int(fields[12])  # fields 14, 15: utime, stime
-        if int(name) == sid:
-            total += int(fields[13]) + int(fields[14])  # fields 16, 17: cutime, cstime
-    return total / _TICK
-
-
-def session_pids(sid):
-    pids = set()
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            with contextlib.suppress(OSError, ValueError, IndexError):
-                with open("/proc/%s/stat" % name) as f:
-                    raw = f.read()
-                if int(raw[raw.rindex(")") + 2:].split()[3]) == sid:
-                    pids.add(int(name))
-    return pids
-
-
-# ---------------------------------------------------------------- documents and edits
-
-def make_text(size, seed):
-    """ASCII prose-like text of exactly ``size`` characters, in lines."""
-    rng = random.Random(seed)
-    words, length, line = [], 0, 0
-    while length < size:
-        word = "".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(2, 9)))
-        sep = "\n" if line > 60 else " "
-        line = 0 if sep == "\n" else line + len(word) + 1
-        words.append(word + sep)
-        length += len(word) + 1
-    return "".join(words)[:size]
-
+# ---------------------------------------------------------------- edits
 
 def small_edit(shared, rng, target):
     """Insert or delete 2-6 characters at a random place, keeping the text
@@ -283,8 +209,8 @@ class LoadRun:
             "server_cores_busy": (after[2] - before[2]) / seconds,
             "service_cpu_us_per_sync": (after[3] - before[3]) * 1e6 / per if service_sids else None,
             "client_cpu_us_per_sync": (after[4] - before[4]) * 1e6 / per,
-            "latency_ms_p50": 1000 * lat[len(lat) // 2] if lat else None,
-            "latency_ms_p95": 1000 * lat[int(len(lat) * 0.95)] if lat else None,
+            "latency_ms_p50": 1000 * percentile(lat, 0.5) if lat else None,
+            "latency_ms_p95": 1000 * percentile(lat, 0.95) if lat else None,
             "workers_replaced": pids0 != pids1,
         }
 
@@ -306,214 +232,77 @@ class LoadRun:
             transport.close()
 
 
-# ---------------------------------------------------------------- servers
-
-@dataclasses.dataclass
-class Setup:
-    name: str
-    app: str
-    env: dict
-    workers: int
-    services: list  # devservers.Server objects whose CPU counts as "svc"
-    server: object = None
-
-
-def backend_setups(names, workers, emulator, redis_srv, memcached_srv, tmpdir):
-    base = {"MOBWRITE_LOG_LEVEL": "WARNING", "REDIS_CACHE_URL": "", "MEMCACHED_HOSTS": ""}
-    if emulator is not None:
-        base.update(DATASTORE_EMULATOR_HOST=emulator.address, DATASTORE_PROJECT_ID=PROJECT,
-                    GOOGLE_CLOUD_PROJECT=PROJECT)
-    setups = []
-    for name in names:
-        env = dict(base)
-        services = []
-        app = "main:app"
-        n = workers
-        if name == "noop":
-            app = NOOP_APP
-        elif name == "memory":
-            env["MOBWRITE_STORE"] = "memory"
-            n = 1  # per process: with two workers each would keep its own texts
-        elif name == "sqlite":
-            env.update(MOBWRITE_STORE="sqlite", MOBWRITE_SQLITE_PATH=os.path.join(tmpdir, "bench.sqlite3"))
-        elif name.startswith("datastore"):
-            env["MOBWRITE_STORE"] = "datastore"
-            services.append(emulator)
-            if name.endswith("+redis"):
-                env["REDIS_CACHE_URL"] = redis_srv.address
-                services.append(redis_srv)
-            elif name.endswith("+memcached"):
-                env["MEMCACHED_HOSTS"] = memcached_srv.address
-                services.append(memcached_srv)
-        else:
-            raise ValueError(name)
-        setups.append(Setup(name, app, env, n, services))
-    return setups
-
-
 # ---------------------------------------------------------------- section 2: round trips
 
-def _import_create_app():
-    """``main`` builds a default app when imported; keep that one in memory
-    so importing it opens no store of its own."""
-    saved = os.environ.get("MOBWRITE_STORE")
-    os.environ["MOBWRITE_STORE"] = "memory"
-    try:
-        import main
-    finally:
-        if saved is None:
-            os.environ.pop("MOBWRITE_STORE", None)
-        else:
-            os.environ["MOBWRITE_STORE"] = saved
-    return main.create_app
-
-
-class CacheStats:
-    """Command counts of the cache server, for deltas."""
-
-    def __init__(self, kind, address):
-        self.kind = kind
-        if kind == "redis":
-            import redis
-            self.client = redis.Redis.from_url(address)
-        elif kind == "memcached":
-            from pymemcache.client.base import Client as Memcache
-            host, _, port = address.partition(":")
-            self.client = Memcache((host, int(port)))
-        else:
-            self.client = None
-
-    def snapshot(self):
-        if self.kind == "redis":
-            stats = self.client.info("commandstats")
-            return collections.Counter({k.removeprefix("cmdstat_"): v["calls"] for k, v in stats.items()
-                                        if k not in ("cmdstat_info",)})
-        if self.kind == "memcached":
-            s = {k.decode(): v for k, v in self.client.stats().items()}
-            keys = ("cmd_get", "get_hits", "get_misses", "cmd_set", "cmd_touch",
-                    "cas_hits", "cas_misses", "cas_badval", "delete_hits", "delete_misses",
-                    "incr_hits", "incr_misses", "decr_hits", "decr_misses")
-            return collections.Counter({k: int(s.get(k, 0)) for k in keys})
-        return collections.Counter()
-
-    def close(self):
-        if self.client is not None:
-            with contextlib.suppress(Exception):
-                self.client.close()
-
-
-def count_round_trips(name, create_app, redis_srv, memcached_srv, n, doc_size, seed):
-    """Per-sync Datastore RPCs (by method) and cache commands for one backend."""
-    from google.cloud import ndb
-
+def count_round_trips(name, services, n, doc_size, seed):
+    """Per-sync Datastore RPCs (by method) and cache commands for one backend,
+    in process on the emulator, the store wrapped by ``tools.rpccount``."""
     from mobwrite.client import Client
     from mobwrite.config import Settings
-    from mobwrite.stores.datastore import DatastoreStore
 
     overrides, cache_kind, cache_addr = {}, None, None
     if name.endswith("+redis"):
-        overrides, cache_kind, cache_addr = {"redis_url": redis_srv.address}, "redis", redis_srv.address
+        overrides, cache_kind, cache_addr = {"redis_url": services.redis.address}, "redis", services.redis.address
     elif name.endswith("+memcached"):
-        overrides = {"memcached_hosts": memcached_srv.address}
-        cache_kind, cache_addr = "memcached", memcached_srv.address
-    settings = Settings(store="datastore", project=PROJECT, log_level="WARNING", **overrides)
-    store = DatastoreStore.from_settings(settings, ndb.Client(project=PROJECT, namespace="b" + uuid.uuid4().hex[:12]))
+        overrides = {"memcached_hosts": services.memcached.address}
+        cache_kind, cache_addr = "memcached", services.memcached.address
+    settings = Settings(log_level="WARNING", **overrides)
     cache = CacheStats(cache_kind, cache_addr)
-    try:
-        web = create_app(settings, store).test_client()
-        doc = "bench-rt-" + uuid.uuid4().hex[:10]
-        client = Client("rt-user")
-        client.share(doc, make_text(doc_size, seed))
-        rng = random.Random(seed)
+    with counted_datastore_app(settings) as (app, rpc_counts):
+        try:
+            web = app.test_client()
+            doc = "bench-rt-" + uuid.uuid4().hex[:10]
+            client = Client("rt-user")
+            client.share(doc, make_text(doc_size, seed))
+            rng = random.Random(seed)
 
-        def sync():
-            response = web.post(GATEWAY_PATH, data={"q": client.request()})
-            if response.status_code != 200:
-                raise RuntimeError("HTTP %d: %s" % (response.status_code, response.get_data(as_text=True)[:200]))
-            client.receive(response.get_data(as_text=True))
+            def sync():
+                response = web.post(GATEWAY_PATH, data={"q": client.request()})
+                if response.status_code != 200:
+                    raise RuntimeError("HTTP %d: %s" % (response.status_code, response.get_data(as_text=True)[:200]))
+                client.receive(response.get_data(as_text=True))
 
-        def edit():
-            shared = client.docs[doc]
-            at = rng.randrange(len(shared.text) + 1)
-            shared.text = shared.text[:at] + "".join(rng.choice(string.ascii_lowercase) for _ in range(4)) \
-                + shared.text[at:]
+            def edit():
+                shared = client.docs[doc]
+                shared.text = insert_random(shared.text, rng)
 
-        for _ in range(3):  # create the text, get acknowledged
-            sync()
-        for _ in range(2):  # idle polls: the cache (if any) now holds the text
-            sync()
-
-        # (name, what runs before each counted sync, uncounted; whether the counted sync edits)
-        phases = [("idle poll", None, False),
-                  ("edit (insert)", None, True),
-                  ("idle poll after an edit", "edit-sync", False)]
-        results = {}
-        for phase, before, edits in phases:
-            store.rpc_counts.clear()
-            rpcs, ops, times = collections.Counter(), collections.Counter(), []
-            for _ in range(n):
-                if before == "edit-sync":
-                    edit()
-                    sync()
-                if edits:
-                    edit()
-                rpc0, ops0 = collections.Counter(store.rpc_counts), cache.snapshot()
-                started = time.perf_counter()
+            for _ in range(3):  # create the text, get acknowledged
                 sync()
-                times.append(time.perf_counter() - started)
-                rpcs.update(collections.Counter(store.rpc_counts) - rpc0)
-                ops.update(cache.snapshot() - ops0)
-            results[phase] = {
-                "syncs": n,
-                "rpcs_per_sync": sum(rpcs.values()) / n,
-                "by_method": {k: v / n for k, v in sorted(rpcs.items())},
-                "cache_ops_per_sync": {k: v / n for k, v in sorted(ops.items())} if cache_kind else None,
-                "ms_median": 1000 * statistics.median(times),
-            }
-        return results
-    finally:
-        cache.close()
-        with contextlib.suppress(Exception):
-            store.close()
+            for _ in range(2):  # idle polls: the cache (if any) now holds the text
+                sync()
+
+            # (name, what runs before each counted sync, uncounted; whether the counted sync edits)
+            phases = [("idle poll", None, False),
+                      ("edit (insert)", None, True),
+                      ("idle poll after an edit", "edit-sync", False)]
+            results = {}
+            for phase, before, edits in phases:
+                rpcs, ops, times = collections.Counter(), collections.Counter(), []
+                for _ in range(n):
+                    if before == "edit-sync":
+                        edit()
+                        sync()
+                    if edits:
+                        edit()
+                    rpc0, ops0 = collections.Counter(rpc_counts), cache.snapshot()
+                    started = time.perf_counter()
+                    sync()
+                    times.append(time.perf_counter() - started)
+                    rpcs.update(collections.Counter(rpc_counts) - rpc0)
+                    ops.update(cache.snapshot() - ops0)
+                results[phase] = {
+                    "syncs": n,
+                    "rpcs_per_sync": sum(rpcs.values()) / n,
+                    "by_method": {k: v / n for k, v in sorted(rpcs.items())},
+                    "cache_ops_per_sync": {k: v / n for k, v in sorted(ops.items())} if cache_kind else None,
+                    "ms_median": 1000 * statistics.median(times),
+                }
+            return results
+        finally:
+            cache.close()
 
 
 # ---------------------------------------------------------------- printing
-
-def table(headers, rows, align=None):
-    widths = [max(len(str(h)), *(len(str(r[i])) for r in rows)) if rows else len(str(h))
-              for i, h in enumerate(headers)]
-    align = align or ["<"] + [">"] * (len(headers) - 1)
-    line = lambda cells: "  ".join("%-*s" % (w, c) if a == "<" else "%*s" % (w, c)  # noqa: E731
-                                   for c, w, a in zip(cells, widths, align))
-    out = [line(headers), line(["-" * w for w in widths])]
-    out += [line([str(c) for c in r]) for r in rows]
-    return "\n".join(o.rstrip() for o in out)
-
-
-def fmt(value, spec="%.0f"):
-    return "-" if value is None else spec % value
-
-
-def machine_line():
-    cpu = ""
-    with contextlib.suppress(OSError):
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    rev = ""
-    with contextlib.suppress(Exception):
-        rev = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
-                             text=True, timeout=5).stdout.strip()
-    import gunicorn
-    return {"nproc": os.cpu_count(), "cpu": cpu, "python": platform.python_version(),
-            "gunicorn": gunicorn.__version__, "git": rev, "loadavg_1m": os.getloadavg()[0]}
-
-
-def median_of(runs, key):
-    values = [r[key] for r in runs if r.get(key) is not None]
-    return statistics.median(values) if values else None
-
 
 def print_http(workload, edit_prob, setups, runs):
     base = runs.get("noop")
@@ -605,71 +394,27 @@ def main(argv=None):
     need_redis = "datastore+redis" in names or not args.skip_round_trips
     need_memcached = "datastore+memcached" in names or not args.skip_round_trips
 
-    from tools import devservers
-
     machine = machine_line()
     run_id = uuid.uuid4().hex[:8]
     print("MobWrite gateway benchmark %s: syncs/s and server CPU per sync through gunicorn (%d clients, "
           "one %d-byte document, %gs windows x %d, medians), then Datastore RPCs per sync counted in-process"
           % (run_id, args.clients, doc_size, duration, repeats))
-    print("machine: nproc=%(nproc)s, %(cpu)s, Python %(python)s, gunicorn %(gunicorn)s, git %(git)s, "
-          "load average %(loadavg_1m).2f (other work on the machine skews the figures)" % machine)
+    print_machine(machine)
     started = time.monotonic()
     report = {"run": run_id, "machine": machine,
               "settings": {"duration": duration, "repeats": repeats, "polls": polls, "clients": args.clients,
                            "doc_size": doc_size, "workers": args.workers, "edit_prob": args.edit_prob}}
-    servers = []
-    tmpdir = tempfile.mkdtemp(prefix="mobwrite-bench-")
-    try:
-        def start(what, needed, launch):
-            if not needed:
-                return None
-            try:
-                server = launch()
-            except (RuntimeError, OSError) as exc:
-                print("could not start %s, so the figures that need it are left out: %s"
-                      % (what, str(exc).splitlines()[0]))
-                return None
-            servers.append(server)
-            return server
-
-        emulator = start("the Datastore emulator", need_ds, lambda: devservers.start_datastore_emulator(PROJECT))
-        if emulator is not None:
-            os.environ["DATASTORE_EMULATOR_HOST"] = emulator.address
-            os.environ["DATASTORE_PROJECT_ID"] = PROJECT
-        redis_srv = start("redis-server", need_redis, devservers.start_redis)
-        memcached_srv = start("memcached", need_memcached, devservers.start_memcached)
-        names = [n for n in names if not ((n.startswith("datastore") and emulator is None)
-                                          or (n.endswith("+redis") and redis_srv is None)
-                                          or (n.endswith("+memcached") and memcached_srv is None))]
-
+    with Services() as services:
+        services.start_backing(need_ds, need_redis, need_memcached)
+        names = [n for n in names if services.available(n)]
         if not args.skip_http:
-            setups = backend_setups(names, args.workers, emulator, redis_srv, memcached_srv, tmpdir)
+            setups = [gunicorn_setup(name, args.workers, services) for name in names]
             for setup in setups:
-                setup.server = devservers.start_gunicorn(setup.env, app=setup.app, workers=setup.workers, root=ROOT)
-                servers.append(setup.server)
+                services.serve(setup)
             print("servers up in %.1fs; section 1: through gunicorn (w = workers; srv = gunicorn master+workers "
                   "CPU; svc = emulator/Redis/memcached CPU; client = this load generator's CPU)"
                   % (time.monotonic() - started))
-            http_runs = {w: {s.name: [] for s in setups} for w in workloads}
-            for rep in range(repeats):
-                for workload, edit_prob in workloads.items():
-                    for setup in setups:
-                        doc = "bench-%s-%s-%d-%s" % (run_id, workload, rep, setup.name.replace("+", "-"))
-                        load = LoadRun(setup.server.address, doc, args.clients, doc_size, edit_prob,
-                                       args.seed + rep, baseline=setup.name == "noop")
-                        load.warm_up()
-                        result = load.measure(duration, setup.server.process.pid,
-                                              [s.process.pid for s in setup.services])
-                        result["converged"] = load.converged()
-                        result["error_samples"] = load.errors_seen
-                        http_runs[workload][setup.name].append(result)
-                        if load.errors_seen:
-                            print("  %s/%s repeat %d: %d errors, e.g. %s" % (setup.name, workload, rep + 1,
-                                                                            result["errors"], load.errors_seen[0]))
-            report["http"] = {}
-            for workload, edit_prob in workloads.items():
-                report["http"][workload] = print_http(workload, edit_prob, setups, http_runs[workload])
+            report["http"] = http_section(setups, workloads, repeats, duration, args, doc_size, run_id)
             print("(×noop: against the no-op Flask app on the same gunicorn; spread: (max-min)/median of srv "
                   "µs/sync; syncs/core-s = 1e6 / srv µs/sync; memory runs 1 worker, its state being per process, "
                   "so its syncs/s is not comparable; the clients share this machine's %s cores with the servers)"
@@ -677,34 +422,39 @@ def main(argv=None):
             for setup in setups:  # free the CPU for section 2
                 setup.server.stop()
 
-        if not args.skip_round_trips and emulator is not None:
-            create_app = _import_create_app()
-            print("\nsection 2: Datastore round trips per sync, counted by the store's stub (in-process, emulator; "
+        if not args.skip_round_trips and services.emulator is not None:
+            print("\nsection 2: Datastore round trips per sync, counted by tools.rpccount (in-process, emulator; "
                   "one client, %d-byte document, %d counted syncs each)" % (doc_size, polls))
-            round_trips = {}
-            for name in ("datastore", "datastore+redis", "datastore+memcached"):
-                if emulator is None or (name.endswith("+redis") and redis_srv is None) \
-                        or (name.endswith("+memcached") and memcached_srv is None):
-                    continue
-                round_trips[name] = count_round_trips(name, create_app, redis_srv, memcached_srv, polls,
-                                                      doc_size, args.seed)
+            round_trips = {name: count_round_trips(name, services, polls, doc_size, args.seed)
+                           for name in ("datastore", "datastore+redis", "datastore+memcached")
+                           if services.available(name)}
             print_round_trips(round_trips)
             print("(aim, DESIGN.md: idle poll <= 1 RPC and no read the cache could serve; edit <= 3)")
             report["round_trips"] = round_trips
-        report["elapsed_s"] = round(time.monotonic() - started, 1)
-        report["loadavg_1m_end"] = os.getloadavg()[0]
-        print("\ndone in %.0fs (load average now %.2f)" % (report["elapsed_s"], report["loadavg_1m_end"]))
-    finally:
-        for server in reversed(servers):
-            with contextlib.suppress(Exception):
-                server.stop()
-        import shutil
-        shutil.rmtree(tmpdir, ignore_errors=True)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(report, f, indent=1, default=str)
-        print("figures written to %s" % args.json)
+        finish(report, started, args.json)
     return 0
+
+
+def http_section(setups, workloads, repeats, duration, args, doc_size, run_id):
+    """Section 1: interleaved repeats of every workload on every set-up; the
+    printed tables' figures by workload."""
+    http_runs = {w: {s.name: [] for s in setups} for w in workloads}
+    for rep in range(repeats):
+        for workload, edit_prob in workloads.items():
+            for setup in setups:
+                doc = "bench-%s-%s-%d-%s" % (run_id, workload, rep, setup.name.replace("+", "-"))
+                load = LoadRun(setup.server.address, doc, args.clients, doc_size, edit_prob,
+                               args.seed + rep, baseline=setup.name == "noop")
+                load.warm_up()
+                result = load.measure(duration, setup.server.process.pid, [s.process.pid for s in setup.services])
+                result["converged"] = load.converged()
+                result["error_samples"] = load.errors_seen
+                http_runs[workload][setup.name].append(result)
+                if load.errors_seen:
+                    print("  %s/%s repeat %d: %d errors, e.g. %s" % (setup.name, workload, rep + 1,
+                                                                    result["errors"], load.errors_seen[0]))
+    return {workload: print_http(workload, edit_prob, setups, http_runs[workload])
+            for workload, edit_prob in workloads.items()}
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """Sync benchmark on real editing traces, through the real HTTP gateway.
 
-    python bench/sync.py --quick             # under five minutes on 2 cores
+    python bench/sync.py --quick             # about a minute on 2 cores
     python bench/sync.py                     # longer windows, more repeats
-    python bench/sync.py --quick --yjs       # also the Yjs peer ratio (needs node; not in CI)
+    python bench/sync.py --quick --yjs       # also the Yjs peer ratio (node; run by tests/test_bench.py)
     python bench/sync.py --quick --json /tmp/sync.json
 
 Section 1 (trace replay): a window of a real trace from ../shared/traces
@@ -15,7 +15,7 @@ lockstep: each round, the client whose turn it is applies the next batch to
 its own text and syncs, then every other client syncs (a poll that brings
 the batch to it), so the typist of the next round holds the current text and
 the trace's positions apply. Every client ends with exactly the trace's text
-(checked). "noop" is ``bench.gateway:noop_app`` on the same gunicorn setup:
+(checked). "noop" is ``bench.noop:app`` on the same gunicorn setup:
 the HTTP stack's own cost for the same requests.
 
 Figures per cell: server CPU (every thread of the gunicorn session, from
@@ -23,8 +23,8 @@ Figures per cell: server CPU (every thread of the gunicorn session, from
 sync); wire bytes per keystroke, request and answer with their HTTP headers
 (this benchmark's minimal headers; a browser adds its own); p50/p99 sync
 latency (requests are sequential: unloaded latency). Datastore round trips
-per sync are counted in-process (Flask test client, the store's counting
-stub) over the same replay, split into syncs that carry an edit and polls.
+per sync are counted in-process (Flask test client, ``tools.rpccount``
+around the store) over the same replay, split into syncs that carry an edit and polls.
 
 Section 2 (document size): CPU per idle poll and per small edit (4 characters
 inserted at a random place) on 1 KB, 10 KB, 100 KB and 1 MB documents, sqlite
@@ -38,55 +38,26 @@ from /proc the same way, and our CPU per keystroke over Yjs's.
 
 import argparse
 import collections
-import contextlib
-import json
 import os
 import random
-import shutil
 import socket
 import statistics
-import string
 import sys
-import tempfile
 import time
 import urllib.parse
 import uuid
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
+if __package__ in (None, ""):  # run as a file: the project root first (its zipserve, not bench's)
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from bench import traces  # noqa: E402
-from bench.gateway import (GATEWAY_PATH, NOOP_APP, PROJECT, _import_create_app, fmt,  # noqa: E402
-                           machine_line, make_text, session_cpu, session_pids, table)
+from bench.common import (GATEWAY_PATH, Services, counted_datastore_app, finish, fmt,  # noqa: E402
+                          gunicorn_setup, insert_random, machine_line, make_text, percentile,
+                          print_machine, session_cpu_ns, session_pids, table)
+from bench.peer_yjs import driver  # noqa: E402
 
 BATCHINGS = {"1/s": 6, "1/key": 1}   # keystrokes per sync
 CLIENT_COUNTS = (1, 3, 10)
-
-
-# ---------------------------------------------------------------- CPU
-
-def session_cpu_ns(sid):
-    """CPU seconds of every thread of every process in session ``sid``, from
-    /proc/PID/task/TID/schedstat (nanoseconds; /proc/PID/stat counts 10 ms
-    ticks, too coarse for a few hundred keystrokes). Falls back to
-    ``bench.gateway.session_cpu`` where schedstat is missing. Threads that
-    exit inside a window are not counted (gunicorn's sync workers and node's
-    threads live as long as the server)."""
-    total, seen = 0, False
-    for pid in session_pids(sid):
-        try:
-            tids = os.listdir("/proc/%d/task" % pid)
-        except OSError:
-            continue
-        for tid in tids:
-            try:
-                with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
-                    total += int(f.read().split()[0])
-                    seen = True
-            except (OSError, ValueError, IndexError):
-                continue
-    return total / 1e9 if seen else session_cpu(sid)
 
 
 # ---------------------------------------------------------------- transports
@@ -281,13 +252,6 @@ def _text_after(window, count):
     return text
 
 
-def percentile(values, q):
-    if not values:
-        return None
-    values = sorted(values)
-    return values[min(len(values) - 1, int(q * len(values)))]
-
-
 def replay_cell(server, window, n_clients, batch, baseline):
     """One measured replay through gunicorn: the figures of one table cell."""
     replay = Replay(lambda: WireTransport(server.address), window, n_clients, batch, baseline)
@@ -314,15 +278,16 @@ def replay_cell(server, window, n_clients, batch, baseline):
             "exact": exact}
 
 
-def count_rpcs(window, n_clients, batch, create_app):
-    """Datastore RPCs per sync for the same replay, in-process on the emulator."""
-    from google.cloud import ndb
-
+def count_rpcs(window, n_clients, batch):
+    """Datastore RPCs per sync for the same replay, in-process on the emulator
+    (the store wrapped by ``tools.rpccount``)."""
     from mobwrite.config import Settings
-    from mobwrite.stores.datastore import DatastoreStore
-    settings = Settings(store="datastore", project=PROJECT, log_level="WARNING", max_chars=2_000_000)
-    store = DatastoreStore(ndb.Client(project=PROJECT, namespace="s" + uuid.uuid4().hex[:12]))
-    app = create_app(settings, store)
+    settings = Settings(log_level="WARNING", max_chars=2_000_000)
+    with counted_datastore_app(settings) as (app, rpc_counts):
+        return _counted_replay(app, rpc_counts, window, n_clients, batch)
+
+
+def _counted_replay(app, rpc_counts, window, n_clients, batch):
     replay = Replay(lambda: InProcessTransport(app), window, n_clients, batch)
     counts = {"edit": collections.Counter(), "poll": collections.Counter()}
     n = {"edit": 0, "poll": 0}
@@ -333,9 +298,9 @@ def count_rpcs(window, n_clients, batch, create_app):
         def counted(i, record=True):
             kind = "edit" if replay.clients[i].docs[replay.doc].text != replay.clients[i].docs[replay.doc].shadow \
                 else "poll"
-            before = collections.Counter(store.rpc_counts)
+            before = collections.Counter(rpc_counts)
             original(i, record)
-            counts[kind].update(collections.Counter(store.rpc_counts) - before)
+            counts[kind].update(collections.Counter(rpc_counts) - before)
             n[kind] += 1
 
         replay.sync = counted
@@ -343,8 +308,6 @@ def count_rpcs(window, n_clients, batch, create_app):
         exact = replay.check()
     finally:
         replay.close()
-        with contextlib.suppress(Exception):
-            store.close()
     out = {"exact": exact}
     for kind in ("edit", "poll"):
         out[kind] = {"syncs": n[kind], "rpcs_per_sync": sum(counts[kind].values()) / max(1, n[kind]),
@@ -384,9 +347,7 @@ def scaling(server, sizes, count, seed=1):
                 cpu0 = session_cpu_ns(sid)
                 for _ in range(count):
                     if kind == "edit":
-                        at = rng.randrange(len(shared.text) + 1)
-                        shared.text = shared.text[:at] + "".join(rng.choice(string.ascii_lowercase)
-                                                                 for _ in range(4)) + shared.text[at:]
+                        shared.text = insert_random(shared.text, rng)
                     seconds, size_on_wire = sync()
                     lat.append(seconds)
                     wire += size_on_wire
@@ -451,29 +412,27 @@ def _size_name(size):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="short windows, one repeat (under 5 minutes)")
+    parser.add_argument("--quick", action="store_true", help="short windows, one repeat (about a minute on 2 cores)")
     parser.add_argument("--trace", default="automerge-paper", choices=traces.NAMES)
     parser.add_argument("--start-kb", type=float, default=10, help="start where the document reaches this size")
-    parser.add_argument("--keys", type=int, help="keystrokes per cell at 1/s batching (default 3000; quick 600)")
+    parser.add_argument("--keys", type=int, help="keystrokes per cell at 1/s batching (default 3000; quick 120)")
     parser.add_argument("--keys-single", type=int,
-                        help="keystrokes per cell at one keystroke per sync (default 1000; quick 200)")
+                        help="keystrokes per cell at one keystroke per sync (default 1000; quick 40)")
     parser.add_argument("--repeats", type=int, help="windows per cell (default 3; quick 1)")
     parser.add_argument("--stores", default="sqlite,datastore")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--scaling-count", type=int, help="syncs per size and kind (default 600; quick 200)")
+    parser.add_argument("--scaling-count", type=int, help="syncs per size and kind (default 600; quick 100)")
     parser.add_argument("--skip-replay", action="store_true")
     parser.add_argument("--skip-scaling", action="store_true")
     parser.add_argument("--skip-rpcs", action="store_true")
     parser.add_argument("--yjs", action="store_true", help="also replay through the Yjs server (node)")
     parser.add_argument("--json", metavar="PATH", help="write every figure to PATH")
     args = parser.parse_args(argv)
-    keys = args.keys or (600 if args.quick else 3000)
-    keys_single = args.keys_single or (200 if args.quick else 1000)
+    keys = args.keys or (120 if args.quick else 3000)
+    keys_single = args.keys_single or (40 if args.quick else 1000)
     repeats = args.repeats or (1 if args.quick else 3)
-    scaling_count = args.scaling_count or (200 if args.quick else 600)
+    scaling_count = args.scaling_count or (100 if args.quick else 600)
     stores = [s.strip() for s in args.stores.split(",") if s.strip()]
-
-    from tools import devservers
 
     started = time.monotonic()
     machine = machine_line()
@@ -483,61 +442,24 @@ def main(argv=None):
     print("MobWrite sync benchmark on the %r trace (%d patches, checked against endContent): windows from "
           "patch %d (%d chars), %d / %d keystrokes, %d repeat(s), medians"
           % (trace.name, len(trace), start_index, len(windows["1/s"].start), keys, keys_single, repeats))
-    print("machine: nproc=%(nproc)s, %(cpu)s, Python %(python)s, gunicorn %(gunicorn)s, git %(git)s, "
-          "load average %(loadavg_1m).2f (other work on the machine skews the figures)" % machine)
+    print_machine(machine)
     report = {"machine": machine, "trace": trace.name, "start_index": start_index,
               "start_chars": len(windows["1/s"].start),
               "settings": {"keys": keys, "keys_single": keys_single, "repeats": repeats, "stores": stores,
                            "workers": args.workers, "scaling_count": scaling_count}}
-    servers, tmpdir = [], tempfile.mkdtemp(prefix="mobwrite-syncbench-")
-    base_env = {"MOBWRITE_LOG_LEVEL": "WARNING", "REDIS_CACHE_URL": "", "MEMCACHED_HOSTS": "",
-                "MOBWRITE_MAX_CHARS": "2000000"}
-    try:
-        emulator = None
-        if "datastore" in stores:
-            try:
-                emulator = devservers.start_datastore_emulator(PROJECT)
-                servers.append(emulator)
-                os.environ["DATASTORE_EMULATOR_HOST"] = emulator.address
-                os.environ["DATASTORE_PROJECT_ID"] = PROJECT
-            except (RuntimeError, OSError) as exc:
-                print("no Datastore emulator, datastore left out: %s" % str(exc).splitlines()[0])
-                stores.remove("datastore")
+    with Services(prefix="mobwrite-syncbench-") as services:
+        services.start_backing(datastore="datastore" in stores)
+        stores = [name for name in stores if services.available(name)]
         gunicorns = {}
         for name in ["noop"] + stores:
-            env = dict(base_env)
-            if name == "sqlite":
-                env.update(MOBWRITE_STORE="sqlite", MOBWRITE_SQLITE_PATH=os.path.join(tmpdir, "sync.sqlite3"))
-            elif name == "datastore":
-                env.update(MOBWRITE_STORE="datastore", DATASTORE_EMULATOR_HOST=emulator.address,
-                           DATASTORE_PROJECT_ID=PROJECT, GOOGLE_CLOUD_PROJECT=PROJECT)
-            gunicorns[name] = devservers.start_gunicorn(env, app=NOOP_APP if name == "noop" else "main:app",
-                                                        workers=args.workers, root=ROOT)
-            servers.append(gunicorns[name])
+            setup = gunicorn_setup(name, args.workers, services, {"MOBWRITE_MAX_CHARS": "2000000"})
+            gunicorns[name] = services.serve(setup)
         print("servers up in %.1fs" % (time.monotonic() - started))
 
+        cells = {}
         if not args.skip_replay:
-            cells = collections.defaultdict(list)
-            for rep in range(repeats):
-                for batching, batch in BATCHINGS.items():
-                    for n in CLIENT_COUNTS:
-                        for name in ["noop"] + stores:
-                            cells[(name, n, batching)].append(
-                                replay_cell(gunicorns[name], windows[batching], n, batch, name == "noop"))
-                print("  repeat %d done at %.0fs" % (rep + 1, time.monotonic() - started))
-            rpcs = {}
-            if "datastore" in stores and not args.skip_rpcs:
-                create_app = _import_create_app()
-                for batching, batch in BATCHINGS.items():
-                    for n in CLIENT_COUNTS:
-                        rpcs[(n, batching)] = count_rpcs(windows[batching], n, batch, create_app)
-            print("\nsection 1: the trace typed through gunicorn (%d workers); sync 1/s = 6 keystrokes per sync, "
-                  "1/key = one per sync; every client syncs once per batch" % args.workers)
-            print_replay(cells, ["noop"] + stores, rpcs)
-            print("(µs/key, µs/sync: gunicorn session CPU from /proc schedstat; ×noop: over the no-op Flask app's µs/key for "
-                  "the same requests; syncs/core-s = 1e6 / µs/sync; bytes/key: request + answer with HTTP headers; "
-                  "DS RPC/sync counted in-process on the emulator over the same replay, for syncs carrying an edit "
-                  "/ polls; exact: every client ends with the trace's text)")
+            cells, rpcs = replay_section(gunicorns, stores, windows, repeats, started, not args.skip_rpcs,
+                                         args.workers)
             report["replay"] = {"%s|%d|%s" % k: v for k, v in cells.items()}
             report["rpcs"] = {"%d|%s" % k: v for k, v in rpcs.items()}
 
@@ -551,24 +473,41 @@ def main(argv=None):
             report["scaling"] = {str(k): v for k, v in results.items()}
 
         if args.yjs:
-            from bench.peer_yjs import driver
             print("\nsection 3: the same replay through the Yjs WebSocket server (@y/websocket-server 0.1.1)")
-            report["yjs"] = driver.compare(windows, cells if not args.skip_replay else {}, stores, repeats)
+            report["yjs"] = driver.compare(windows, cells, stores, repeats, CLIENT_COUNTS, BATCHINGS)
 
-        for s in gunicorns.values():
-            s.stop()
-        report["elapsed_s"] = round(time.monotonic() - started, 1)
-        print("\ndone in %.0fs (load average now %.2f)" % (report["elapsed_s"], os.getloadavg()[0]))
-    finally:
-        for server in reversed(servers):
-            with contextlib.suppress(Exception):
-                server.stop()
-        shutil.rmtree(tmpdir, ignore_errors=True)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(report, f, indent=1, default=str)
-        print("figures written to %s" % args.json)
+        for server in gunicorns.values():
+            server.stop()
+        finish(report, started, args.json)
     return 0
+
+
+def replay_section(gunicorns, stores, windows, repeats, started, with_rpcs, workers):
+    """Section 1: every cell replayed through gunicorn, interleaved over the
+    repeats, and (``with_rpcs``, datastore) its RPCs counted in process.
+    Returns the cells by (store, clients, batching) and the RPC counts by
+    (clients, batching)."""
+    cells = collections.defaultdict(list)
+    for rep in range(repeats):
+        for batching, batch in BATCHINGS.items():
+            for n in CLIENT_COUNTS:
+                for name in ["noop"] + stores:
+                    cells[(name, n, batching)].append(
+                        replay_cell(gunicorns[name], windows[batching], n, batch, name == "noop"))
+        print("  repeat %d done at %.0fs" % (rep + 1, time.monotonic() - started))
+    rpcs = {}
+    if "datastore" in stores and with_rpcs:
+        for batching, batch in BATCHINGS.items():
+            for n in CLIENT_COUNTS:
+                rpcs[(n, batching)] = count_rpcs(windows[batching], n, batch)
+    print("\nsection 1: the trace typed through gunicorn (%d workers); sync 1/s = 6 keystrokes per sync, "
+          "1/key = one per sync; every client syncs once per batch" % workers)
+    print_replay(cells, ["noop"] + stores, rpcs)
+    print("(µs/key, µs/sync: gunicorn session CPU from /proc schedstat; ×noop: over the no-op Flask app's µs/key for "
+          "the same requests; syncs/core-s = 1e6 / µs/sync; bytes/key: request + answer with HTTP headers; "
+          "DS RPC/sync counted in-process on the emulator over the same replay, for syncs carrying an edit "
+          "/ polls; exact: every client ends with the trace's text)")
+    return dict(cells), rpcs
 
 
 if __name__ == "__main__":

@@ -52,14 +52,13 @@ import tempfile
 import time
 import zipfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
+if __package__ in (None, ""):  # run as a file: the project root first (its zipserve, not this one)
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from flask import Flask  # noqa: E402  (after the path fix)
 
 import zipserve  # noqa: E402
-from bench.gateway import session_cpu  # noqa: E402
+from bench.common import GATEWAY_PATH, ROOT, ensure_zips, session_cpu  # noqa: E402
 from tools import devservers  # noqa: E402
 from zipserve import Config, ZipServe, gzipwrap  # noqa: E402
 
@@ -81,11 +80,18 @@ APPS = ("zipserve", "zipserve-route", "whitenoise")
 # imports these by name; settings come from the environment it is given)
 
 def _landing_app():
+    """The Flask app each variant starts from. It answers the sync path too,
+    with nothing: ``devservers.start_gunicorn`` takes a 200 there as the
+    sign that gunicorn is serving (without it the start timed out)."""
     app = Flask("bench_zipserve")
 
     @app.route("/")
     def landing():
         return "ok\n"
+
+    @app.route(GATEWAY_PATH)
+    def ready():
+        return ""
 
     return app
 
@@ -120,14 +126,6 @@ FACTORIES = {"zipserve": "zipserve_app()", "zipserve-route": "zipserve_route_app
 
 
 # ------------------------------------------------------------ set-up
-
-def ensure_zips(directory):
-    if all(os.path.isfile(os.path.join(directory, f"{a}.zip")) for a in ARCHIVES):
-        return
-    print(f"building the zips into {directory} (build_zips.sh)...", flush=True)
-    subprocess.run(["bash", os.path.join(ROOT, "build_zips.sh")], check=True,
-                   env=dict(os.environ, ZIPSERVE_DIR=directory), stdout=subprocess.DEVNULL)
-
 
 def in_mix(path):
     for prefix in MIX_PREFIXES:
@@ -350,14 +348,14 @@ def gzip_cpu(zips_dir, paths, unpacked):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench.zipserve", description=__doc__.split("\n")[0])
-    parser.add_argument("--duration", type=int, default=4, help="seconds per HTTP window")
-    parser.add_argument("--repeats", type=int, default=3, help="interleaved windows per app and mix")
+    parser.add_argument("--duration", type=int, help="seconds per HTTP window (default 4; quick 2)")
+    parser.add_argument("--repeats", type=int, help="interleaved windows per app and mix (default 3; quick 2)")
     parser.add_argument("--quick", action="store_true", help="2 s windows, 2 repeats, gzip mix only")
     parser.add_argument("--zips", default=os.environ.get("ZIPSERVE_DIR") or os.path.join(ROOT, "static_build"))
     args = parser.parse_args(argv)
-    mixes = ("gzip", "identity")
-    if args.quick:
-        args.duration, args.repeats, mixes = 2, 2, ("gzip",)
+    mixes = ("gzip",) if args.quick else ("gzip", "identity")
+    args.duration = args.duration or (2 if args.quick else 4)
+    args.repeats = args.repeats or (2 if args.quick else 3)
     zips_dir = os.path.abspath(args.zips)
     ensure_zips(zips_dir)
 

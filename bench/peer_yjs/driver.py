@@ -1,12 +1,15 @@
-"""The Yjs peer for bench/sync.py (``--yjs``; not in CI): the same trace
+"""The Yjs peer for bench/sync.py (``--yjs``): the same trace
 window replayed through the Yjs WebSocket server (``@y/websocket-server``
 0.1.1, ``yjs`` from npm, pinned by package-lock.json here) on 127.0.0.1,
 with the same clients, batching and lockstep turns as our replay, and the
 server's CPU read from /proc the same way (every thread of its session,
 from schedstat), pooled over at least 5 replays of the window per cell.
 
-    cd bench/peer_yjs && npm ci           # once
     python bench/sync.py --quick --yjs    # prints our CPU per keystroke over Yjs's
+
+The packages come from the npm registry the first time (``npm ci`` here,
+from package-lock.json, which ``ensure_installed`` runs when they are
+missing); nothing else is fetched.
 
 ``replay.mjs`` holds the N Yjs clients (node, one process; the clients'
 CPU is not counted, as the load generator's is not counted for ours).
@@ -17,22 +20,20 @@ import os
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(os.path.dirname(HERE))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
+from bench import traces
+from bench.common import fmt, session_cpu_ns, table
+from tools import devservers
 
-from bench import traces  # noqa: E402
-from bench.gateway import fmt, table  # noqa: E402
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 SERVER_JS = os.path.join(HERE, "node_modules", "@y", "websocket-server", "src", "server.js")
 
 
 def ensure_installed():
+    """node on PATH and the pinned packages in node_modules (``npm ci`` once)."""
     if not shutil.which("node"):
         raise RuntimeError("node is not installed")
     if not os.path.exists(SERVER_JS):
@@ -40,9 +41,10 @@ def ensure_installed():
 
 
 def start_server():
-    from tools import devservers
+    """The Yjs WebSocket server on a free loopback port."""
     port = devservers.free_port()
-    server = devservers.start("yjs", ["node", SERVER_JS], lambda: devservers.port_open(port),
+    # devservers.start calls ready(server): the check takes the server, unused here.
+    server = devservers.start("yjs", ["node", SERVER_JS], lambda _server: devservers.port_open(port),
                                env={**os.environ, "HOST": "127.0.0.1", "PORT": str(port)}, cwd=HERE)
     server.address = "ws://127.0.0.1:%d" % port
     return server
@@ -63,7 +65,7 @@ def utf16_patches(window):
 
 
 def replay_cell(server, window, n_clients, batch):
-    from bench.sync import session_cpu_ns
+    """One replay of ``window`` by replay.mjs's clients; its figures."""
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump({"start": window.start, "end": window.end, "patches": utf16_patches(window),
                    "clients": n_clients, "batch": batch}, f)
@@ -92,11 +94,10 @@ def replay_cell(server, window, n_clients, batch):
     return result
 
 
-def compare(windows, our_cells, stores, repeats, client_counts=(1, 3, 10), batchings=None):
-    """Replay every cell through Yjs; print Yjs's CPU per keystroke and ours
-    over it (from ``our_cells``, the same run's figures)."""
-    from bench.sync import BATCHINGS
-    batchings = batchings or BATCHINGS
+def compare(windows, our_cells, stores, repeats, client_counts, batchings):
+    """Replay every cell (``batchings``: name -> keystrokes per sync) through
+    Yjs; print Yjs's CPU per keystroke and ours over it (from ``our_cells``,
+    the same run's figures by (store, clients, batching))."""
     ensure_installed()
     server = start_server()
     results, rows = {}, []

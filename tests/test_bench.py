@@ -1,0 +1,151 @@
+"""Every benchmark entry point run for real, at the smallest settings that
+still take each code path: its own servers (the Datastore emulator, Redis,
+memcached, gunicorn, node's Yjs server, Chromium) started and stopped, every
+section printed, and the figures that are facts rather than timings checked
+(Datastore round trips per sync, convergence, exact replays).
+
+Each bench runs as a subprocess, as a user runs it, so a bench that only
+works from the test process's state (sys.path, environment) fails here.
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_bench(args, timeout):
+    """Run ``python3 ARGS`` from the repository root; its stdout (asserting
+    exit status 0, with the output in the message if not)."""
+    done = subprocess.run([sys.executable, *args], cwd=REPO, capture_output=True, text=True, timeout=timeout,
+                          env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    assert done.returncode == 0, "%s failed:\n%s\n%s" % (" ".join(args), done.stdout, done.stderr[-4000:])
+    return done.stdout
+
+
+def rows(output, header):
+    """The rows (lists of cells split on runs of 2+ spaces) of the table
+    printed after the line starting with ``header``."""
+    lines = output.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(header))
+    out = []
+    for line in lines[start + 2:]:  # past the header and the dashes
+        if not line.strip() or line.startswith("("):
+            break
+        out.append(re.split(r"\s{2,}", line.strip()))
+    return out
+
+
+def test_gateway(tmp_path):
+    """Both sections on every backend; section 2's counts are the ones
+    DESIGN.md aims at: an edit costs 3 Datastore RPCs, an idle poll 2 without
+    a cache and 1 with Redis or memcached (the view cache serves the view)."""
+    report = tmp_path / "gateway.json"
+    out = run_bench(["-m", "bench.gateway", "--duration", "0.3", "--repeats", "1", "--polls", "3",
+                     "--workloads", "mixed", "--json", str(report)], timeout=240)
+    assert "could not start" not in out
+    assert out.startswith("MobWrite gateway benchmark ") and "\nmachine: nproc=" in out
+    table = rows(out, "backend              w")
+    backends = ["noop", "memory", "sqlite", "datastore", "datastore+redis", "datastore+memcached"]
+    assert [r[0] for r in table] == backends
+    assert [r[-1] for r in table] == ["-"] + ["yes"] * 5  # converged
+    assert all(r[-2] == "0" for r in table)  # errors
+    assert "section 2: Datastore round trips per sync, counted by tools.rpccount" in out
+    figures = json.loads(report.read_text())
+    http = figures["http"]["mixed"]
+    assert all(http[b]["median"]["syncs"] > 0 for b in backends)
+    rpcs = {(b, phase): r["rpcs_per_sync"] for b, phases in figures["round_trips"].items()
+            for phase, r in phases.items()}
+    for backend in ("datastore", "datastore+redis", "datastore+memcached"):
+        assert rpcs[(backend, "edit (insert)")] == 3
+        assert figures["round_trips"][backend]["edit (insert)"]["by_method"] == \
+            {"begin_transaction": 1, "commit": 1, "lookup": 1}
+    assert rpcs[("datastore", "idle poll")] == 2
+    assert rpcs[("datastore+redis", "idle poll")] == 1
+    assert rpcs[("datastore+memcached", "idle poll")] == 1
+    assert figures["round_trips"]["datastore+redis"]["idle poll"]["cache_ops_per_sync"]  # Redis was used
+    assert "\ndone in " in out
+
+
+def test_sync_quick_with_yjs(tmp_path):
+    """``bench/sync.py --quick --yjs`` end to end (issue #16: the Yjs part
+    crashed): every replay exact, on our gateway and on Yjs, and each of the
+    three sections printed with a row per cell."""
+    report = tmp_path / "sync.json"
+    out = run_bench(["bench/sync.py", "--quick", "--yjs", "--json", str(report)], timeout=300)
+    assert "could not start" not in out
+    replay = rows(out, "sync   clients")
+    assert len(replay) == 2 * 3 * 3  # batchings x client counts x (noop, sqlite, datastore)
+    assert all(r[-1] == ("-" if r[2] == "noop" else "yes") for r in replay)  # exact
+    figures = json.loads(report.read_text())
+    assert all(cell["exact"] for key, runs in figures["replay"].items() if not key.startswith("noop")
+               for cell in runs)
+    for key, rpc in figures["rpcs"].items():
+        assert rpc["exact"], key
+        assert rpc["edit"]["rpcs_per_sync"] == 3, key
+        assert rpc["poll"]["rpcs_per_sync"] == 2, key
+    assert [r[0] for r in rows(out, "document")] == ["1 KB", "10 KB", "100 KB", "1 MB"]
+    assert "section 3: the same replay through the Yjs WebSocket server" in out
+    yjs = rows(out, "sync   clients  Yjs")
+    assert len(yjs) == 6 and all(r[4] == "yes" for r in yjs)
+    assert all(re.fullmatch(r"\d+\.\d", cell) for r in yjs for cell in r[5:])  # ours ÷ Yjs, each store
+    assert all(run["exact"] for runs in figures["yjs"].values() for run in runs)
+
+
+def test_zipserve(built):
+    """All three sections, each app answering (the bench checks every file
+    of the mix comes back whole before it measures)."""
+    zips, _ = built
+    out = run_bench(["-m", "bench.zipserve", "--quick", "--duration", "1", "--repeats", "1", "--zips", str(zips)],
+                    timeout=180)
+    assert "Section 1: HTTP through gunicorn" in out and "Section 1b:" in out and "Section 2:" in out
+    for app in ("zipserve", "zipserve-route", "whitenoise"):
+        http = re.search(r"^gzip +%s +([\d,]+) +([\d,]+)" % re.escape(app), out, re.M)
+        assert http and int(http.group(1).replace(",", "")) > 0, out
+    assert re.search(r"members: [1-9]\d* deflated members", out)
+
+
+def test_browser(built):
+    """Both scenarios and the baseline in Chromium, at 8 keystrokes and one
+    idle keystroke after a second's wait: every keystroke arrives."""
+    zips, _ = built
+    out = run_bench(["-m", "bench.browser", "--keystrokes", "8", "--idle-repeats", "1", "--idle-wait", "1",
+                     "--zips", str(zips)], timeout=180)
+    assert re.search(r"baseline: one sync round trip, median [\d.]+ ms over [1-9]\d* requests", out)
+    counts = {m.group(1).strip(): int(m.group(2))
+              for m in re.finditer(r"^(typing, minSync \d+ ms|idle pages, one keystroke) +(\d+) ", out, re.M)}
+    assert counts == {"typing, minSync 1000 ms": 3, "typing, minSync 250 ms": 3, "idle pages, one keystroke": 1}
+
+
+def test_words():
+    """One seed per merge mode: both rows printed; each seed converges with
+    no character lost or doubled (the bench asserts it)."""
+    out = run_bench(["-m", "bench.words", "--seeds", "1"], timeout=120)
+    for mode in ("three-way merge (ours)", "fuzzy patch (original)"):
+        row = re.search(r"^%s +(\d+) +(\d+) " % re.escape(mode), out, re.M)
+        assert row and int(row.group(1)) > 0 and int(row.group(2)) <= int(row.group(1)), out
+
+
+def test_no_bench_imports_another():
+    """The benches share bench.common, bench.traces and bench.noop only; the
+    Yjs peer's driver is sync.py's alone (issue #14: sync.py and the driver
+    imported each other, and three benches imported gateway.py)."""
+    import ast
+
+    shared = {"bench", "bench.common", "bench.traces", "bench.noop"}
+    found = {}
+    for folder, _, files in os.walk(os.path.join(REPO, "bench")):
+        if "node_modules" in folder:
+            continue
+        for name in files:
+            if name.endswith(".py"):
+                path = os.path.join(folder, name)
+                tree = ast.parse(open(path, encoding="utf-8").read())
+                names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+                names |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+                found[os.path.relpath(path, REPO)] = {m for m in names if m.split(".")[0] == "bench"} - shared
+    assert found.pop(os.path.join("bench", "sync.py")) == {"bench.peer_yjs"}
+    assert all(not others for others in found.values()), found
