@@ -60,8 +60,9 @@ def start(name, argv, ready, env=None, timeout=60, cwd=None):
         if ready(server):
             return server
         time.sleep(0.1)
+    output = server.log()[-3000:]  # before stop(), which deletes the work folder
     server.stop()
-    raise RuntimeError("%s did not start: %s\n%s" % (name, " ".join(argv), server.log()[-3000:]))
+    raise RuntimeError("%s did not start: %s\n%s" % (name, " ".join(argv), output))
 
 
 def port_open(port):
