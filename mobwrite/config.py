@@ -16,7 +16,7 @@ class Settings:
     sqlite_path: str = "instance/mobwrite.sqlite3"
     project: str = "mobwrite-local"
     namespace: str = ""  # a Datastore namespace: several deployments (or test runs) in one project
-    datastore_retries: int = 3
+    datastore_retries: int = 8  # a contended edit runs again after a short random pause, up to ~5 s in all
     redis_url: str = ""
     memcached_hosts: str = ""
     max_chars: int = 100_000

@@ -32,10 +32,11 @@ class View:
     def state(self):
         """Everything but the shadow, as JSON. Stores keep the shadow apart:
         it is the bulk of a view and most syncs leave it as it was."""
-        data = dataclasses.asdict(self)
-        del data["shadow"]
-        if self.backup_shadow == self.shadow:
-            data["backup_shadow"] = None  # the common case
+        # By hand, not dataclasses.asdict: that deep-copies the edit stack on every sync.
+        data = {"client_version": self.client_version, "server_version": self.server_version,
+                "backup_shadow": None if self.backup_shadow == self.shadow else self.backup_shadow,
+                "backup_version": self.backup_version, "edit_stack": self.edit_stack,
+                "delta_ok": self.delta_ok}
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod

@@ -1,8 +1,8 @@
 """The composition root: settings in, a ready ``SyncService`` out.
 
 The one place that opens connections. It opens at most one shared cache
-client, makes from it the buffers, the view cache and ndb's global cache
-(once each), and hands them to the store and the service.
+client, makes from it the buffers and the write-through cache (once each),
+and hands them to the store and the service.
 """
 
 from .service import SyncService
@@ -31,8 +31,6 @@ def open_store(settings, cache=None):
 
         from .stores.datastore import DatastoreStore
         client = ndb.Client(project=settings.project, namespace=settings.namespace or None)
-        if cache is None:
-            return DatastoreStore(client, settings.datastore_retries)
-        return DatastoreStore(client, settings.datastore_retries, cache.ndb_cache(),
-                              cache.view_cache(settings.timeout_view))
+        return DatastoreStore(client, settings.datastore_retries,
+                              cache.view_cache(settings.timeout_view) if cache is not None else None)
     raise ValueError("MOBWRITE_STORE must be datastore, sqlite or memory, not %r" % settings.store)

@@ -8,9 +8,13 @@ import collections
 
 
 def count_rpcs(store):
-    """Wrap ``store``'s ndb client stub; returns the Counter it fills."""
+    """Wrap ``store``'s calls: its sync path's own (``store.rpc.calls``) and
+    its ndb client's stub (cleanup, buffers); returns the Counter they fill."""
     counts = collections.Counter()
     store.client.stub = _CountingStub(store.client.stub, counts)
+    calls = store.rpc.calls
+    for name, method in list(calls.items()):
+        calls[name] = _CountedMethod(method, name, counts)
     return counts
 
 

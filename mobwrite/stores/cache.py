@@ -1,52 +1,27 @@
 """The one shared cache a process talks to: Redis, memcached, or none.
 
-This is the only place that decides between them. Each ``SharedCache``
-holds a single client (one connection pool) and makes from it everything
-that lives in the cache: buffer fragments, the view cache and ndb's global
-cache, so one process opens one Redis client or one memcached pool.
+This is the only place that decides between them. A ``SharedCache`` holds
+a single client (one connection pool) and makes from it everything that
+lives in the cache: buffer fragments and the write-through cache of texts
+and views, so one process opens one Redis client or one memcached pool.
 """
 
 from .buffers import MemcachedBuffers, RedisBuffers
 from .viewcache import MemcachedViewCache, RedisViewCache
 
-
-class RedisShared:
-    kind = "redis"
-
-    def __init__(self, url):
-        import redis
-        self.client = redis.Redis.from_url(url)
-
-    def buffers(self):
-        return RedisBuffers(self.client)
-
-    def view_cache(self, ttl):
-        return RedisViewCache(self.client, ttl)
-
-    def ndb_cache(self):
-        from google.cloud import ndb
-        return ndb.RedisCache(self.client)
-
-    def close(self):
-        self.client.close()
+_PARTS = {"redis": (RedisBuffers, RedisViewCache), "memcached": (MemcachedBuffers, MemcachedViewCache)}
 
 
-class MemcachedShared:
-    kind = "memcached"
-
-    def __init__(self, hosts):
-        from pymemcache.client.hash import HashClient
-        self.client = HashClient(memcached_servers(hosts), use_pooling=True, max_pool_size=8)
+class SharedCache:
+    def __init__(self, kind, client):
+        self.kind, self.client = kind, client
+        self._buffers, self._view_cache = _PARTS[kind]
 
     def buffers(self):
-        return MemcachedBuffers(self.client)
+        return self._buffers(self.client)
 
     def view_cache(self, ttl):
-        return MemcachedViewCache(self.client, ttl)
-
-    def ndb_cache(self):
-        from google.cloud import ndb
-        return ndb.MemcacheCache(self.client)
+        return self._view_cache(self.client, ttl)
 
     def close(self):
         self.client.close()
@@ -55,9 +30,12 @@ class MemcachedShared:
 def open_cache(settings):
     """The cache ``settings`` name (Redis wins if both are set), or None."""
     if settings.redis_url:
-        return RedisShared(settings.redis_url)
+        import redis
+        return SharedCache("redis", redis.Redis.from_url(settings.redis_url))
     if settings.memcached_hosts:
-        return MemcachedShared(settings.memcached_hosts)
+        from pymemcache.client.hash import HashClient
+        return SharedCache("memcached", HashClient(memcached_servers(settings.memcached_hosts),
+                                                   use_pooling=True, max_pool_size=8))
     return None
 
 

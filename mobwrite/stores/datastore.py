@@ -1,22 +1,31 @@
-"""Cloud Datastore through google-cloud-ndb, with ndb's global cache.
+"""Cloud Datastore: the sync path straight on ndb's gRPC stub, the rest
+through google-cloud-ndb, and texts and views written through to the cache.
 
-One request costs: an idle poll, one batch read (texts from the cache) and
-one batch write of views; an edit, one transaction (begin, one batch read,
-one commit of texts and views together). Only texts go through the global
-cache: views are rewritten on every sync, so caching them would only add
-cache traffic (ndb drops a cached entity whenever it is written).
+One request costs: an idle poll, one Commit of its view when the view and
+the text are in the cache (plus one Lookup of what is not); an edit, two
+round trips (a Lookup that begins the transaction, and one Commit of texts
+and views together). ndb's models below define what is stored; ndb itself
+runs cleanup's queries and keeps buffers when there is no cache.
+
+ndb's global cache is not used: it drops an entity whenever the entity is
+written, and here every edit writes its text and every sync its view, so
+the next read would always miss. The write-through cache (``viewcache``)
+keeps what was committed instead.
 """
 
 import contextlib
 import datetime
 import hashlib
 import logging
+import random
+import time
 
 from google.api_core import exceptions as api_exceptions
 from google.cloud import ndb
 
 from ..engine import View
 from . import Store, StoreUnavailable
+from .datastore_rpc import Conflict, Rpc, Text as TextValue, blob, entity, string
 
 log = logging.getLogger("mobwrite.store")
 
@@ -30,7 +39,6 @@ class Text(ndb.Model):
 
 
 class ViewState(ndb.Model):
-    _use_global_cache = False  # rewritten on every sync: caching only adds traffic
     doc = ndb.StringProperty()  # indexed: cleanup asks whether a text still has views
     shadow = ndb.TextProperty()  # apart from the state: no JSON or zlib of the bulk per sync
     state = ndb.BlobProperty(compressed=True)  # View.state(): versions, backup, edit stack
@@ -42,7 +50,6 @@ class ViewState(ndb.Model):
 
 
 class Buffer(ndb.Model):
-    _use_global_cache = False
     pieces = ndb.JsonProperty(compressed=True)  # {"index": data}
     updated = ndb.DateTimeProperty(tzinfo=_UTC)
 
@@ -59,16 +66,12 @@ def _key_name(prefix, name):
     return "#" + prefix + hashlib.sha256(name.encode("utf-8")).hexdigest()
 
 
-def _text_key(doc):
-    return ndb.Key(Text, _key_name("t:", doc))
+def _text_name(doc):
+    return _key_name("t:", doc)
 
 
-def _view_key_name(user, doc):
+def _view_name(user, doc):
     return _key_name("v:", "%s\n%s" % (user, doc))
-
-
-def _view_key(user, doc):
-    return ndb.Key(ViewState, _view_key_name(user, doc))
 
 
 def _now():
@@ -76,112 +79,143 @@ def _now():
 
 
 class DatastoreStore(Store):
-    # ndb backs off 1, 2, 4 s between transaction attempts: three retries keep a
-    # contended request under ~10 s before it becomes a 503 the client retries,
-    # rather than holding it open for minutes.
-    def __init__(self, client, retries, global_cache=None, view_cache=None):
-        self.client = client
+    # Contended transactions run again after a short random pause (doubling);
+    # after ``retries`` more attempts the request is a 503 the client retries.
+    def __init__(self, client, retries, cache=None):
+        self.client = client  # ndb's: its stub carries the sync path, its models the rest
+        self.rpc = Rpc(client)
         self.retries = retries
-        self.global_cache = global_cache
-        self.view_cache = view_cache
+        self.cache = cache
 
-    def _context(self):
-        return self.client.context(global_cache=self.global_cache)
+    # -- the sync path --------------------------------------------------------
 
     def read(self, view_keys, docs):
-        with self._context(), _unavailable_on_error():
-            if self.view_cache is None:
-                return self._read(view_keys, docs)
-            names = {key: self._cache_name(key) for key in view_keys}
-            try:
-                found, holds = self.view_cache.get(list(names.values()))
-            except Exception:  # noqa: BLE001 - the cache is an optimisation; Datastore is the truth
-                log.warning("view cache unreadable; reading Datastore", exc_info=True)
-                found, holds = {}, {}
-            views = {key: _decode_view(found[name]) for key, name in names.items() if name in found}
-            stored, texts = self._read([key for key in view_keys if key not in views], docs)
-            views.update(stored)
-            with contextlib.suppress(Exception):
-                self.view_cache.fill({names[key]: _encode_view(view) for key, view in stored.items()}, holds)
-            return views, texts
+        wanted = self._wanted(view_keys, docs)
+        with _unavailable_on_error():
+            found, holds = self._cache_get(wanted)
+            missing = [name for name in wanted if name not in found]
+            if missing:
+                entities, _ = self.rpc.lookup([self._key(name) for name in missing])
+                looked_up = {name: _entry(name, entities.get(name)) for name in missing}
+                found.update(looked_up)
+                self._cache_fill(looked_up, holds)
+        return self._decode(wanted, found)
 
-    def _cache_name(self, key=None, key_name=None):
-        """The view's cache entry, named after its Datastore key name (all that
-        cleanup knows of a view), within this project and namespace."""
-        key_name = key_name if key_name is not None else _view_key_name(*key)
+    def write_views(self, outcome):
+        views = {_view_name(*key): (key, view) for key, view in outcome.views.items()}
+        gone = [_view_name(*key) for key in outcome.deleted_views]
+        with _unavailable_on_error(), self._written_through(list(views) + gone) as committed:
+            stamp = _now()
+            self.rpc.commit([self._view_entity(name, key[1], view, stamp) for name, (key, view) in views.items()],
+                            [self._key(name) for name in gone])
+            committed.update({name: _encode_view(view) for name, (_, view) in views.items()})
+
+    def transact(self, view_keys, docs, run):
+        wanted = self._wanted(view_keys, docs)
+        with _unavailable_on_error(), self._written_through(list(wanted)) as committed:
+            for attempt in range(self.retries + 1):
+                transaction = b""
+                try:
+                    entities, transaction = self.rpc.lookup([self._key(name) for name in wanted], begin=True)
+                    entries = {name: _entry(name, entities.get(name)) for name in wanted}
+                    outcome = run(*self._decode(wanted, entries))
+                    self.rpc.commit(*self._mutations(wanted, outcome), transaction)
+                except Conflict:
+                    time.sleep(random.uniform(0, min(1.0, 0.05 * 2 ** attempt)))  # aborted: no rollback needed
+                    continue
+                except BaseException:
+                    if transaction:
+                        with contextlib.suppress(Exception):
+                            self.rpc.rollback(transaction)
+                    raise
+                committed.update(_committed_entries(wanted, entries, outcome))
+                return outcome
+        raise StoreUnavailable("the document is busy: %d attempts collided" % (self.retries + 1))
+
+    def _wanted(self, view_keys, docs):
+        """Entity key name -> (kind, view key or doc), views first."""
+        wanted = {_view_name(*key): ("View", key) for key in view_keys}
+        wanted.update({_text_name(doc): ("Text", doc) for doc in docs})
+        return wanted
+
+    def _key(self, name):
+        return self.rpc.key("View" if name.startswith(("v:", "#v:")) else "Text", name)
+
+    @staticmethod
+    def _decode(wanted, entries):
+        views, texts = {}, {}
+        for name, (kind, key) in wanted.items():
+            raw = entries[name]
+            if kind == "View" and raw is not None:
+                views[key] = _decode_view(raw)
+            elif kind == "Text" and raw != _NO_TEXT:
+                texts[key] = raw[1:].decode("utf-8")
+        return views, texts
+
+    def _mutations(self, wanted, outcome):
+        stamp, upserts, deletes = _now(), [], []
+        for name, (kind, key) in wanted.items():
+            if kind == "View" and key in outcome.views:
+                upserts.append(self._view_entity(name, key[1], outcome.views[key], stamp))
+            elif kind == "View" and key in outcome.deleted_views:
+                deletes.append(self._key(name))
+            elif kind == "Text" and key in outcome.texts:
+                text = outcome.texts[key]
+                if text is None:
+                    deletes.append(self._key(name))
+                else:
+                    upserts.append(entity(self._key(name), doc=key, text=TextValue(text), updated=stamp))
+        return upserts, deletes
+
+    def _view_entity(self, name, doc, view, stamp):
+        return entity(self._key(name), doc=doc, shadow=TextValue(view.shadow),
+                      state=view.state().encode("utf-8"), updated=stamp)
+
+    # -- the cache --------------------------------------------------------------
+
+    def _cache_name(self, key_name):
+        """An entity's cache entry, named after its key name (all that cleanup
+        knows of it), within this project and namespace."""
         raw = "%s\0%s\0%s" % (self.client.project, self.client.namespace or "", key_name)
         return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
+    def _cache_get(self, wanted):
+        if self.cache is None:
+            return {}, {}
+        names = {self._cache_name(name): name for name in wanted}
+        try:
+            found, holds = self.cache.get(list(names))
+        except Exception:  # noqa: BLE001 - the cache is an optimisation; Datastore is the truth
+            log.warning("cache unreadable; reading Datastore", exc_info=True)
+            return {}, {}
+        return {names[c]: value for c, value in found.items()}, {names[c]: token for c, token in holds.items()}
+
+    def _cache_fill(self, entries, holds):
+        if self.cache is not None:
+            with contextlib.suppress(Exception):
+                self.cache.fill({self._cache_name(n): v for n, v in entries.items() if v is not None},
+                                {self._cache_name(n): t for n, t in holds.items()})
+
     @contextlib.contextmanager
-    def _cached_views(self, keys, outcome_of):
-        """Lock the views' cache entries around a write, then put what was
-        committed there (or drop them if the write failed)."""
-        if self.view_cache is None:
-            yield
+    def _written_through(self, names):
+        """Lock the entities' cache entries around a write; afterwards put
+        what was committed there (the dict this yields), or drop them."""
+        if self.cache is None:
+            yield {}
             return
-        names = {key: self._cache_name(key) for key in keys}
+        cache_names = {name: self._cache_name(name) for name in names}
         try:
-            locks = self.view_cache.lock(list(names.values()))
+            locks = self.cache.lock(list(cache_names.values()))
         except Exception as exc:
-            raise StoreUnavailable("view cache unwritable: %s" % exc) from exc
-        values = {}
+            raise StoreUnavailable("cache unwritable: %s" % exc) from exc
+        committed = {}
         try:
-            yield
-            outcome = outcome_of()
-            values = {names[key]: _encode_view(view) for key, view in outcome.views.items() if key in names}
+            yield committed
         finally:
             with contextlib.suppress(Exception):
-                self.view_cache.release(locks, values)
+                self.cache.release(locks, {cache_names[n]: v for n, v in committed.items()})
 
-    @staticmethod
-    def _read(view_keys, docs, retries=None):
-        entities = ndb.get_multi([_view_key(*k) for k in view_keys] + [_text_key(d) for d in docs],
-                                 retries=retries)
-        views = {k: View.from_state(e.state.decode("utf-8"), e.shadow)
-                 for k, e in zip(view_keys, entities) if e is not None}
-        texts = {d: e.text for d, e in zip(docs, entities[len(view_keys):]) if e is not None}
-        return views, texts
-
-    def write_views(self, outcome):
-        with self._context(), _unavailable_on_error():
-            with self._cached_views(set(outcome.views) | outcome.deleted_views, lambda: outcome):
-                self._write(outcome, texts=False)
-
-    def transact(self, view_keys, docs, run):
-        # Calls inside the transaction get retries=0: ndb would otherwise turn
-        # a non-transient error in them into one its transaction retries,
-        # stalling the request for a minute before failing anyway.
-        def attempt():
-            outcome = run(*self._read(view_keys, docs, retries=0))
-            self._write(outcome, texts=True, retries=0)
-            return outcome
-
-        committed = []
-        with self._context(), _unavailable_on_error():
-            with self._cached_views(view_keys, lambda: committed[0]):
-                committed.append(ndb.transaction(attempt, retries=self.retries))
-        return committed[0]
-
-    @staticmethod
-    def _write(outcome, texts, retries=None):
-        stamp = _now()
-        puts = [ViewState(key=_view_key(*k), doc=k[1], shadow=v.shadow, state=v.state().encode("utf-8"),
-                          updated=stamp)
-                for k, v in outcome.views.items()]
-        deletes = [_view_key(*k) for k in outcome.deleted_views]
-        if texts:
-            for doc, text in outcome.texts.items():
-                if text is None:
-                    deletes.append(_text_key(doc))
-                else:
-                    puts.append(Text(key=_text_key(doc), doc=doc, text=text, updated=stamp))
-        futures = []
-        if puts:
-            futures += ndb.put_multi_async(puts, retries=retries)
-        if deletes:
-            futures += ndb.delete_multi_async(deletes, retries=retries)
-        for future in futures:
-            future.check_success()
+    # -- through ndb: buffers without a cache, and cleanup ------------------------------
 
     def add_fragment(self, fragment, ttl):
         def attempt():
@@ -197,19 +231,16 @@ class DatastoreStore(Store):
             key.delete(retries=0)
             return [buffer.pieces[str(i)] for i in range(1, fragment.size + 1)]
 
-        with self._context(), _unavailable_on_error():
+        with self.client.context(global_cache=None), _unavailable_on_error():
             return ndb.transaction(attempt, retries=self.retries)
 
     def cleanup(self, view_cutoff, text_cutoff, buffer_cutoff):
         def stamp(epoch):
             return datetime.datetime.fromtimestamp(epoch, _UTC)
 
-        with self._context(), _unavailable_on_error():
+        with self.client.context(global_cache=None), _unavailable_on_error():
             views = ViewState.query(ViewState.updated < stamp(view_cutoff)).fetch(keys_only=True)
             ndb.delete_multi(views)
-            if self.view_cache is not None and views:
-                names = [self._cache_name(key_name=key.id()) for key in views]
-                self.view_cache.release(self.view_cache.lock(names), {})  # drop them
             texts = []
             for text in Text.query(Text.updated < stamp(text_cutoff)):  # no projection: it would need a composite index
                 if ViewState.query(ViewState.doc == text.doc).get(keys_only=True) is None:
@@ -217,20 +248,49 @@ class DatastoreStore(Store):
             ndb.delete_multi(texts)
             buffers = Buffer.query(Buffer.updated < stamp(buffer_cutoff)).fetch(keys_only=True)
             ndb.delete_multi(buffers)
+            gone = [key.id() for key in views + texts]
+            if gone:
+                with self._written_through(gone):
+                    pass  # nothing committed: the entries are dropped
         return {"views": len(views), "texts": len(texts), "buffers": len(buffers)}
 
 
-class _unavailable_on_error:
-    """Datastore trouble (contention after retries, timeouts) is a 503 to
-    retry, not a 500: nothing was committed."""
-
-    def __enter__(self):
-        return self
+class _unavailable_on_error(contextlib.AbstractContextManager):
+    """Datastore trouble (contention after retries, timeouts, outages) is a
+    503 to retry, not a 500: nothing was committed, or the commit's own
+    retry is recognised (PROTOCOL.md's versions make resending safe)."""
 
     def __exit__(self, kind, value, tb):
         if kind is not None and issubclass(kind, (api_exceptions.GoogleAPIError, ndb.exceptions.Error)):
             raise StoreUnavailable(str(value)) from value
         return False
+
+
+# Cache entries and decoded lookups share one form: a view's state and shadow
+# (``_encode_view``), a text as b"+" and its UTF-8, a missing text as b"-".
+_NO_TEXT = b"-"
+
+
+def _entry(name, entity_pb):
+    if name.startswith(("v:", "#v:")):
+        if entity_pb is None:
+            return None
+        return blob(entity_pb, "state") + b"\0" + string(entity_pb, "shadow").encode("utf-8")
+    return _NO_TEXT if entity_pb is None else b"+" + string(entity_pb, "text").encode("utf-8")
+
+
+def _committed_entries(wanted, entries, outcome):
+    """What the cache may hold after ``outcome`` committed over ``entries``."""
+    committed = dict(entries)
+    for name, (kind, key) in wanted.items():
+        if kind == "View":
+            view = outcome.views.get(key)
+            committed[name] = None if key in outcome.deleted_views else (
+                _encode_view(view) if view is not None else entries[name])
+        elif key in outcome.texts:
+            text = outcome.texts[key]
+            committed[name] = _NO_TEXT if text is None else b"+" + text.encode("utf-8")
+    return committed
 
 
 def _encode_view(view):

@@ -1,0 +1,131 @@
+"""The sync path's Datastore calls, straight on ndb's gRPC stub.
+
+ndb cannot begin a transaction inside its first read (Datastore API v1's
+``ReadOptions.new_transaction``), so an edit cost three round trips there
+(BeginTransaction, Lookup, Commit), and every call went through ndb's event
+loop, futures and a thread per call. Here an edit is two blocking calls
+(Lookup that begins the transaction, Commit) and an idle poll one or two.
+Entities are encoded exactly as ndb's models in ``datastore`` store them,
+so ndb (cleanup, queries, the consoles) reads what this writes and back.
+"""
+
+import datetime
+import zlib
+
+import grpc
+from google.api_core import exceptions as api_exceptions
+from google.api_core import gapic_v1
+from google.cloud.datastore_v1.types import datastore as _ds
+from google.cloud.datastore_v1.types import entity as _entity
+
+_COMPRESSED = 22       # ndb's meaning for a zlib-compressed blob
+_ZLIB_MARKERS = (b"x\x9c", b"x^")
+TIMEOUT = 30           # seconds, as ndb's default
+
+
+# The raw protobuf classes: proto-plus's wrappers cost more CPU than the
+# rest of an idle poll, and nothing here needs them.
+LookupRequest, LookupResponse = _ds.LookupRequest.pb(), _ds.LookupResponse.pb()
+CommitRequest, CommitResponse = _ds.CommitRequest.pb(), _ds.CommitResponse.pb()
+RollbackRequest, RollbackResponse = _ds.RollbackRequest.pb(), _ds.RollbackResponse.pb()
+ReadOptions, TransactionOptions, Mutation = _ds.ReadOptions.pb(), _ds.TransactionOptions.pb(), _ds.Mutation.pb()
+Entity, Key, PartitionId, Value = _entity.Entity.pb(), _entity.Key.pb(), _entity.PartitionId.pb(), _entity.Value.pb()
+_METHODS = {"lookup": (LookupRequest, LookupResponse), "commit": (CommitRequest, CommitResponse),
+            "rollback": (RollbackRequest, RollbackResponse)}
+
+
+class Conflict(Exception):
+    """The transaction collided with another writer; running it again may succeed."""
+
+
+class Rpc:
+    """Lookup, Commit and Rollback for one project and namespace."""
+
+    def __init__(self, client, timeout=TIMEOUT):
+        channel = client.stub.grpc_channel  # ndb's channel: one connection per process
+        self.calls = {name: channel.unary_unary("/google.datastore.v1.Datastore/" + name.capitalize(),
+                                                request_serializer=request.SerializeToString,
+                                                response_deserializer=response.FromString)
+                      for name, (request, response) in _METHODS.items()}
+        self.project, self.database = client.project, client.database or ""
+        self.partition = PartitionId(project_id=self.project, database_id=self.database,
+                                     namespace_id=client.namespace or "")
+        params = {"project_id": self.project}
+        if self.database:
+            params["database_id"] = self.database
+        self.metadata = (gapic_v1.routing_header.to_grpc_metadata(params),)
+        self.timeout = timeout
+
+    def key(self, kind, name):
+        return Key(partition_id=self.partition, path=[Key.PathElement(kind=kind, name=name)])
+
+    def lookup(self, keys, begin=False):
+        """``({key name: Entity}, transaction)``: what exists of ``keys``;
+        with ``begin``, in a new read-write transaction that this read starts."""
+        options = ReadOptions(new_transaction=TransactionOptions(
+            read_write=TransactionOptions.ReadWrite())) if begin else None
+        found, transaction, todo = {}, b"", list(keys)
+        while todo:
+            response = self._call("lookup", LookupRequest(
+                project_id=self.project, database_id=self.database, keys=todo, read_options=options))
+            if begin and not transaction:
+                transaction = response.transaction
+                options = ReadOptions(transaction=transaction)  # deferred keys: the same transaction
+            for result in response.found:
+                found[result.entity.key.path[-1].name] = result.entity
+            todo = list(response.deferred)
+        return found, transaction
+
+    def commit(self, upserts, deletes, transaction=b""):
+        mutations = [Mutation(upsert=e) for e in upserts] + [Mutation(delete=k) for k in deletes]
+        mode = CommitRequest.TRANSACTIONAL if transaction else CommitRequest.NON_TRANSACTIONAL
+        self._call("commit", CommitRequest(project_id=self.project, database_id=self.database, mode=mode,
+                                           transaction=transaction or None, mutations=mutations))
+
+    def rollback(self, transaction):
+        self._call("rollback", RollbackRequest(project_id=self.project, database_id=self.database,
+                                               transaction=transaction))
+
+    def _call(self, name, request):
+        try:
+            return self.calls[name](request, timeout=self.timeout, metadata=self.metadata)
+        except grpc.RpcError as exc:
+            error = api_exceptions.from_grpc_error(exc)
+            if isinstance(error, api_exceptions.Aborted):
+                raise Conflict(str(error)) from exc
+            raise error from exc
+
+
+# -- entities, as ndb's models store them ---------------------------------------
+
+def entity(key, **properties):
+    """An entity of ``properties``: str (indexed: doc) or Text, bytes
+    (compressed blob), datetime."""
+    return Entity(key=key, properties={name: _value(value) for name, value in properties.items()})
+
+
+class Text(str):
+    """A string stored unindexed, as ndb's TextProperty."""
+
+
+def _value(value):
+    if isinstance(value, Text):
+        return Value(string_value=value, exclude_from_indexes=True)
+    if isinstance(value, str):
+        return Value(string_value=value)
+    if isinstance(value, bytes):
+        return Value(blob_value=zlib.compress(value), meaning=_COMPRESSED, exclude_from_indexes=True)
+    if isinstance(value, datetime.datetime):
+        stamped = Value()
+        stamped.timestamp_value.FromDatetime(value)
+        return stamped
+    raise TypeError("no Datastore encoding for %r" % type(value))
+
+
+def string(entity_pb, name):
+    return entity_pb.properties[name].string_value
+
+
+def blob(entity_pb, name):
+    raw = entity_pb.properties[name].blob_value
+    return zlib.decompress(raw) if raw.startswith(_ZLIB_MARKERS) else raw
