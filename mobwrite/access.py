@@ -61,6 +61,14 @@ class TokenKeys:
         expires = int((time.time() if now is None else now) + ttl)
         return self._serializer.dumps({"n": name, "r": right, "e": expires, "p": int(bool(prefix))})
 
+    def view_of(self, token, now=None):
+        """A view token for what the edit TOKEN covers, expiring with it (the
+        share dialog's "can view" link); None when TOKEN is no edit token."""
+        claims = self.verify(token, now)
+        if claims is None or claims.right != "edit":
+            return None
+        return self._serializer.dumps({"n": claims.name, "r": "view", "e": claims.expires, "p": int(claims.prefix)})
+
     def verify(self, token, now=None):
         """The token's Claims, or None when it is forged, malformed or expired."""
         try:

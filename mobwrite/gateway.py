@@ -56,6 +56,14 @@ def create_blueprint(service):
         return Response(_mint(service, form_fields()) + "\n", mimetype="text/plain",
                         headers={"Cache-Control": "no-store"})
 
+    @bp.route("/token/view", methods=["POST"])
+    def view_token():  # issue 12: whoever may edit may hand out read-only links
+        keys = service.guard.keys if service.guard else None
+        token = keys.view_of(form_fields().get("token", "")) if keys else None
+        if token is None:
+            raise Forbidden("a view link needs a valid edit token")
+        return Response(token + "\n", mimetype="text/plain", headers={"Cache-Control": "no-store"})
+
     @bp.route("/")
     def landing():
         return redirect(settings.editor_url, code=302)

@@ -119,3 +119,15 @@ def test_settings_read_the_environment():
     assert (s.access, s.token_prefixes, s.token_key, s.token_key_previous) == ("tokens", "a/, b", "k2", "k1")
     assert (s.rate_user, s.rate_window) == (7, 5.0)
     assert dataclasses.replace(s, rate_ip=0).rate_ip == 0
+
+
+def test_an_edit_token_buys_a_view_token_and_nothing_more(request, tmp_path):
+    app, client = gateway(request, tmp_path, access="tokens", token_key="k")
+    keys = TokenKeys("k")
+    edit = keys.mint("d", "edit", 60)
+    answer = client.post("/token/view", data={"token": edit})
+    assert answer.status_code == 200
+    claims = keys.verify(answer.get_data(as_text=True).strip())
+    assert (claims.name, claims.right, claims.expires) == ("d", "view", keys.verify(edit).expires)
+    for bad in ("", keys.mint("d", "view", 60), edit[:-1], TokenKeys("other").mint("d", "edit", 60)):
+        assert client.post("/token/view", data={"token": bad}).status_code == 403
