@@ -14,7 +14,7 @@ from tools import devservers
 KEY = "browser-access-key"
 TIMEOUT_MS = 30_000
 
-EMBED = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>viewer</title></head><body>
+EMBED = """<!DOCTYPE html><html><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>viewer</title></head><body>
 <textarea id="text"></textarea><span id="status"></span>
 <script src="%(site)s/static/mobwrite/mobwrite.js"></script>
 <script>
@@ -36,6 +36,13 @@ def private_site(built, tmp_path_factory):
 
 
 def wait_value(page, expected):
+    try:
+        _wait_value(page, expected)
+    except Exception:
+        raise AssertionError("%r != %r" % (page.input_value("#text"), expected))
+
+
+def _wait_value(page, expected):
     page.wait_for_function("([v]) => { mobwrite.syncNow(); return document.getElementById('text').value === v; }",
                            arg=[expected], timeout=TIMEOUT_MS, polling=300)
 
@@ -56,7 +63,8 @@ def test_edit_and_view_links_across_origins(private_site, other_origin, open_pag
     assert edit_link == editor.url
     view_token = view_link.split("#token=", 1)[1]
     assert view_link.startswith(editor_url + "#token=") and keys.verify(view_token).right == "view"
-    editor.keyboard.press("Escape")
+    editor.click("#share-dialog .dijitDialogCloseIcon")
+    editor.wait_for_selector("#share-dialog", state="hidden", timeout=TIMEOUT_MS)
 
     viewer = open_page(view_link)
     viewer.wait_for_selector('#status[data-status="readonly"]', timeout=TIMEOUT_MS)
@@ -66,7 +74,7 @@ def test_edit_and_view_links_across_origins(private_site, other_origin, open_pag
 
     embed = open_page(other_origin.serve("/viewer-%s.html" % uuid.uuid4().hex[:6], EMBED % {
         "site": private_site, "token": '"%s"' % view_token, "doc": '"%s"' % doc}))
-    embed.wait_for_selector('#status[data-status="readonly"]', timeout=TIMEOUT_MS)
+    embed.wait_for_selector('#status[data-status="readonly"]', state="attached", timeout=TIMEOUT_MS)
     wait_value(embed, "hello from the editor")
 
     # Edits reach both viewers live.
