@@ -22,6 +22,8 @@ class SharedText:
     edit_stack: list = dataclasses.field(default_factory=list)  # [(client_version, line)]
     delta_ok: bool = True
     acked: int = 0  # the server has taken our edits with versions below this
+    token: str = ""   # a capability token sent as t: before this document's lines
+    access: str = "edit"  # what the last x: line said: "view" or "none" (else "edit")
 
 
 class Client:
@@ -31,21 +33,25 @@ class Client:
         self.nullified = []  # names to delete on the server with the next request
         self.dmp = deltas.make_dmp(diff_timeout)
 
-    def share(self, name, text="", merge=True):
-        self.docs[name] = SharedText(name, text, merge)
+    def share(self, name, text="", merge=True, token=""):
+        self.docs[name] = SharedText(name, text, merge, token=token)
         return self.docs[name]
 
-    def nullify(self, name):
+    def nullify(self, name, token=""):
         """Delete NAME on the server: the next request carries ``n:NAME``
         (what the original client sent for a nullified share), and NAME is no
         longer shared."""
         self.docs.pop(name, None)
-        self.nullified.append(name)
+        self.nullified.append((name, token))
 
     def request(self):
         """The next request's text: every document's unacknowledged edits."""
         lines = ["u:" + self.user]
+        token = ""
         for doc in self.docs.values():
+            if doc.token != token:  # a t: line holds until the next one
+                token = doc.token
+                lines.append("t:" + token)
             lines.append("f:%d:%s" % (doc.server_version, doc.name))
             if not doc.delta_ok:
                 # Our shadow is lost: send the whole text; the server answers with a diff.
@@ -62,7 +68,11 @@ class Client:
                 doc.client_version += 1
                 doc.shadow = doc.text
             lines.extend(line for _, line in doc.edit_stack)
-        lines.extend("n:" + name for name in self.nullified)
+        for name, name_token in self.nullified:
+            if name_token != token:
+                token = name_token
+                lines.append("t:" + token)
+            lines.append("n:" + name)
         self.nullified = []
         return "\n".join(lines) + "\n\n"
 
@@ -70,6 +80,8 @@ class Client:
         """Apply an answer's lines to the shared texts."""
         doc, acked = None, 0
         for letter, value in protocol.lines(answer):
+            if letter == "x":
+                self._access(value)
             if letter not in "fFdDrR" or (parsed := protocol.split_version(value)) is None:
                 continue  # not for us, or malformed: ignored, as the protocol says
             version, rest = parsed
@@ -82,6 +94,12 @@ class Client:
                 self._delta(doc, letter, version, rest)
             elif doc is not None:
                 self._raw(doc, letter, version, rest, acked)
+
+    def _access(self, value):
+        """``x:RIGHT:NAME``: the server refused this document's writes (view) or all of it (none)."""
+        right, _, name = value.partition(":")
+        if name in self.docs:
+            self.docs[name].access = right
 
     def _delta(self, doc, letter, version, payload):
         if version < doc.server_version:

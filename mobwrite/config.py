@@ -36,6 +36,17 @@ class Settings:
     port: int = 8080
     workers: int = 2
     threads: int = 4
+    # Access control and limits (issue 12; README "Private documents").
+    access: str = "open"           # or "tokens"
+    token_prefixes: str = ""       # under tokens: only names under these need a token ("" = all)
+    token_key: str = ""            # signs tokens; keep it secret (Secret Manager / env_variables)
+    token_key_previous: str = ""   # still accepted: the key before the last rotation
+    rate_window: float = 60.0      # seconds per fixed window
+    rate_ip: int = 1200            # HTTP requests per client IP per window (0: no limit)
+    rate_user: int = 600           # requests per user id per window
+    rate_doc_edits: int = 1200     # writing requests per document per window
+    max_docs_per_request: int = 100
+    max_names_per_user: int = 1000  # documents one user id may open per window
 
     @classmethod
     def from_env(cls, environ=None):
@@ -72,4 +83,21 @@ class Settings:
             port=num("PORT", cls.port),
             workers=num("WEB_CONCURRENCY", cls.workers),
             threads=num("MOBWRITE_THREADS", cls.threads),
+            **_access_from_env(env, num),
         )
+
+
+def _access_from_env(env, num):
+    """Issue 12's settings: access policy, token keys, rate limits."""
+    return dict(
+        access=env.get("MOBWRITE_ACCESS") or Settings.access,
+        token_prefixes=env.get("MOBWRITE_TOKEN_PREFIXES", Settings.token_prefixes),
+        token_key=env.get("MOBWRITE_TOKEN_KEY", ""),
+        token_key_previous=env.get("MOBWRITE_TOKEN_KEY_PREVIOUS", ""),
+        rate_window=num("MOBWRITE_RATE_WINDOW", Settings.rate_window, float),
+        rate_ip=num("MOBWRITE_RATE_IP", Settings.rate_ip),
+        rate_user=num("MOBWRITE_RATE_USER", Settings.rate_user),
+        rate_doc_edits=num("MOBWRITE_RATE_DOC_EDITS", Settings.rate_doc_edits),
+        max_docs_per_request=num("MOBWRITE_MAX_DOCS_PER_REQUEST", Settings.max_docs_per_request),
+        max_names_per_user=num("MOBWRITE_MAX_NAMES_PER_USER", Settings.max_names_per_user),
+    )

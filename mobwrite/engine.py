@@ -187,6 +187,9 @@ class _Pass:
             view.server_version = ack
             view.edit_stack = []
         view.edit_stack = [e for e in view.edit_stack if e[0] > ack]
+        if action.read_only and action.writes:
+            view.delta_ok = False  # a view token (access.py): take nothing, resync the client
+            return True
         run.forceful = action.forceful
         if action.kind in "rR":
             self._raw(run, action)
@@ -237,6 +240,8 @@ class _Pass:
     def _take_edit(self, run, action, old_shadow, changed):
         """Step 4's atomic part: the client's new shadow into the master text."""
         view, text = run.view, self.texts.get(action.doc)
+        if text is None and action.read_only:
+            return  # a viewer's no-op delta does not create the document
         if text is None:
             run.forceful = False
             self._set_text(action.doc, view.shadow, view)

@@ -9,10 +9,12 @@ import hmac
 import logging
 
 from flask import Blueprint, Response, redirect, request
-from werkzeug.exceptions import Forbidden, HTTPException, ServiceUnavailable
+from werkzeug.exceptions import BadRequest, Forbidden, HTTPException, ServiceUnavailable, TooManyRequests
 
 from . import protocol
+from .access import TokenError
 from .forms import form_fields
+from .limits import RateLimited
 from .stores import StoreUnavailable
 
 log = logging.getLogger("mobwrite.gateway")
@@ -47,6 +49,21 @@ def create_blueprint(service):
         return Response(" ".join("%s=%d" % kv for kv in sorted(counts.items())) + "\n",
                         mimetype="text/plain")
 
+    @bp.route("/admin/token", methods=["POST"])
+    def mint_token():  # issue 12: guarded like /cron/cleanup (the admin token)
+        if not _may_clean_up(settings):
+            raise Forbidden("minting tokens needs the admin token")
+        return Response(_mint(service, form_fields()) + "\n", mimetype="text/plain",
+                        headers={"Cache-Control": "no-store"})
+
+    @bp.route("/token/view", methods=["POST"])
+    def view_token():  # issue 12: whoever may edit may hand out read-only links
+        keys = service.guard.keys if service.guard else None
+        token = keys.view_of(form_fields().get("token", "")) if keys else None
+        if token is None:
+            raise Forbidden("a view link needs a valid edit token")
+        return Response(token + "\n", mimetype="text/plain", headers={"Cache-Control": "no-store"})
+
     @bp.route("/")
     def landing():
         return redirect(settings.editor_url, code=302)
@@ -56,16 +73,40 @@ def create_blueprint(service):
 
 def _answer(service, text, mimetype, render):
     try:
-        lines = service.handle(text)
+        lines = service.handle(text, client_ip(service.settings))
     except StoreUnavailable as exc:
         log.warning("store unavailable: %s", exc)
         raise ServiceUnavailable("the store is busy; retry") from exc
+    except RateLimited as exc:
+        log.warning("429: %s", exc)
+        raise TooManyRequests(str(exc), retry_after=exc.retry_after) from exc
     response = Response(render(lines), mimetype=mimetype)
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     if service.settings.cors_origin:
         response.headers["Access-Control-Allow-Origin"] = service.settings.cors_origin
     return response
+
+
+def client_ip(settings):
+    """The client's address: on App Engine the first X-Forwarded-For entry
+    (its front end sets it), elsewhere the socket's peer (the header is forgeable)."""
+    if settings.on_app_engine:
+        forwarded = request.headers.get("X-Forwarded-For", "").split(",")[0].strip()
+        if forwarded:
+            return forwarded
+    return request.remote_addr or ""
+
+
+def _mint(service, fields):
+    keys = service.guard.keys if service.guard else None
+    if keys is None:
+        raise ServiceUnavailable("no MOBWRITE_TOKEN_KEY is set")
+    try:
+        ttl = float(fields.get("ttl") or 86400)
+        return keys.mint(fields.get("doc", ""), fields.get("right", "edit"), ttl, fields.get("prefix") == "1")
+    except (TokenError, ValueError, OverflowError) as exc:
+        raise BadRequest(str(exc)) from exc
 
 
 def _may_clean_up(settings):

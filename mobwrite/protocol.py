@@ -23,10 +23,18 @@ class Action:
     ack: int = 0         # A: the server version acknowledged by the ``f`` line
     version: int = 0     # V: the client version of the edit
     payload: str = ""    # DELTA or TEXT, still escaped
+    token: str = ""      # the capability token from the latest ``t:`` line (issue 12)
+    read_only: bool = False  # set by access.screen: the engine may not write for it
 
     @property
     def forceful(self):
         return self.kind in "DR"
+
+    @property
+    def writes(self):
+        """Would this action write the text if taken? (A ``d`` of only ``=N``
+        does not, but for a null document.)"""
+        return self.kind in "nrRD" or may_change_text([self])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,6 +107,7 @@ def parse(text):
     user = doc = None
     echo = False
     ack = 0
+    token = ""  # ``t:TOKEN`` holds for the lines after it, until the next ``t:``
     for letter, value in lines(text):
         if letter in "uU":
             user = value if valid_name(value) else None
@@ -111,11 +120,13 @@ def parse(text):
         elif letter in "nN":
             doc = value if valid_name(value) else None
             if user and doc:
-                actions.append(Action("n", user, doc, echo))
+                actions.append(Action("n", user, doc, echo, token=token))
         elif letter in "dDrR":
             parsed = split_version(value)
             if parsed is not None and user and doc:
-                actions.append(Action(letter, user, doc, echo, ack, parsed[0], parsed[1]))
+                actions.append(Action(letter, user, doc, echo, ack, parsed[0], parsed[1], token))
+        elif letter == "t":
+            token = value
         elif letter in "bB":
             fragment = _fragment(value)
             if fragment is not None:

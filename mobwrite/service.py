@@ -8,7 +8,7 @@ import logging
 import time
 import urllib.parse
 
-from . import protocol
+from . import access, protocol
 from .engine import Engine
 
 log = logging.getLogger("mobwrite.sync")
@@ -18,16 +18,19 @@ MAX_BUFFER_DEPTH = 3
 class SyncService:
     """The sync service over one store; built by ``mobwrite.wiring``."""
 
-    def __init__(self, settings, store, buffers, cache=None):
+    def __init__(self, settings, store, buffers, cache=None, guard=None):
         self.settings = settings
         self.store = store
         self.buffers = buffers  # anything with add_fragment(fragment, ttl): the cache's, or the store
         self.cache = cache      # the shared cache the parts above came from, kept to close it
         self.engine = Engine(settings.max_chars, settings.diff_timeout)
+        self.guard = guard      # issue 12: an access.Guard (policy, keys, limiter), or None: open, unlimited
 
-    def handle(self, text):
+    def handle(self, text, client_ip=None):
         """Answer lines for one request's text (PROTOCOL.md); [] when there is
-        nothing to say."""
+        nothing to say. Raises limits.RateLimited when over a limit."""
+        if self.guard is not None:
+            self.guard.limiter.check_client(client_ip)
         if not protocol.is_complete(text):
             return []
         return self._handle(text, depth=0)
@@ -40,15 +43,20 @@ class SyncService:
                 return self._handle(joined, depth + 1)
         if not request.actions:
             return []
+        screened = self.guard.screen(request.actions) if self.guard else access.Screened(request.actions, [], [])
+        for note in screened.notes:
+            log.warning(note)
+        if not screened.actions:
+            return screened.lines
         started = time.perf_counter()
-        outcome = self.sync(request.actions)
+        outcome = self.sync(screened.actions)
         for note in outcome.notes:
             log.warning(note)
         log.debug("sync: %d actions, %d docs, %s, %.1f ms", len(request.actions),
                   len({a.doc for a in request.actions}),
                   "text written" if outcome.changes_text else "views only",
                   (time.perf_counter() - started) * 1000)
-        return outcome.lines
+        return screened.lines + outcome.lines
 
     def sync(self, actions):
         view_keys = list(dict.fromkeys((a.user, a.doc) for a in actions))

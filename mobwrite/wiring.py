@@ -5,6 +5,7 @@ client, makes from it the buffers and the write-through cache (once each),
 and hands them to the store and the service.
 """
 
+from . import access, limits
 from .service import SyncService
 from .stores.cache import open_cache
 
@@ -15,7 +16,14 @@ def build_service(settings, store=None):
     cache = open_cache(settings)
     store = store or open_store(settings, cache)
     buffers = cache.buffers() if cache is not None else store
-    return SyncService(settings, store, buffers, cache)
+    return SyncService(settings, store, buffers, cache, build_guard(settings, cache))
+
+
+def build_guard(settings, cache=None):
+    """Issue 12: the access policy, the token keys and the rate limiter."""
+    keys = access.TokenKeys(settings.token_key, settings.token_key_previous) if settings.token_key else None
+    limiter = limits.Limiter(settings, limits.open_counters(cache))
+    return access.Guard(access.Policy.from_settings(settings), keys, limiter)
 
 
 def open_store(settings, cache=None):

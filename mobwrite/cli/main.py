@@ -6,6 +6,9 @@
     mobwrite sync URL DOC FILE           merge FILE and the document both ways, keeping
                                          state beside it in FILE.mobwrite.json
     mobwrite loadtest URL --rate HZ --docs N --duration S
+    mobwrite token DOC --right edit|view --ttl 7d [--prefix]
+                                         mint a token (key from MOBWRITE_TOKEN_KEY);
+                                         the other commands send one with --token
 
 URL is the gateway (``http://host:8080/scripts/q.py``) or just the server
 (``http://host:8080``, meaning its ``/scripts/q.py``). Talks HTTP with the
@@ -23,6 +26,8 @@ from .commands import download, nullify, upload
 from .files import read_text
 from .loadtest import loadtest
 from .syncfile import sync_file
+from .token import add_parser as add_token_parser
+from .token import run_token
 from .transport import EXIT_FAILED, EXIT_USAGE, CliError, gateway_url
 
 
@@ -58,25 +63,28 @@ def build_parser():
     p.add_argument("--duration", type=_positive(float), default=10.0, help="seconds (default 10)")
     p.add_argument("--edit-prob", type=float, default=0.25, help="chance a sync carries an edit (default 0.25)")
     p.add_argument("--no-progress", action="store_true")
+    for name in ("download", "upload", "nullify", "sync"):
+        sub.choices[name].add_argument("--token", default="", help="a capability token for DOC")
+    add_token_parser(sub)
     return parser
 
 
 def run_download(url, args):
-    sys.stdout.write(download(url, args.doc))
+    sys.stdout.write(download(url, args.doc, args.token))
     sys.stdout.flush()
 
 
 def run_upload(url, args):
-    upload(url, args.doc, read_text(args.file))
+    upload(url, args.doc, read_text(args.file), args.token)
 
 
 def run_nullify(url, args):
-    nullify(url, args.doc)
+    nullify(url, args.doc, args.token)
 
 
 def run_sync(url, args):
     while True:
-        sync_file(url, args.doc, args.file, args.state)
+        sync_file(url, args.doc, args.file, args.state, args.token)
         if not args.watch:
             return
         time.sleep(args.watch)
@@ -100,6 +108,8 @@ def main(argv=None):
     """The console script: run one command; its exit status."""
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "token":  # offline: no URL
+            return run_token(args) or 0
         return COMMANDS[args.command](gateway_url(args.url), args) or 0
     except CliError as exc:
         print("mobwrite: %s" % exc, file=sys.stderr)

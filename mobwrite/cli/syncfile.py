@@ -53,7 +53,7 @@ def _state_of(client, shared, url, doc):
             "edit_stack": [list(e) for e in shared.edit_stack]}
 
 
-def sync_file(url, doc, path, state_path=None):
+def sync_file(url, doc, path, state_path=None, token=""):
     """One sync of FILE with DOC. The first run joins the document (``r:``:
     the file's text becomes the document only if it does not exist yet; else
     the file takes the document's text, and a non-empty file that differed is
@@ -70,7 +70,7 @@ def sync_file(url, doc, path, state_path=None):
         raise CliError("%s belongs to %s on %s; delete it to sync with %s on %s"
                        % (state_file.path, state["doc"], state["url"], doc, url))
     c = mclient.Client(state["user"] if state else new_user())
-    shared = c.share(doc, local)
+    shared = c.share(doc, local, token=token)
     _restore(shared, state)
     round_trip(url, c, doc)
     if state is None and existed and local and shared.text != local:

@@ -1,12 +1,13 @@
 // The running client: which elements are shared, when to sync, over which
 // transport, and what to tell the page about it.
 
+import { accessStatus, markReadOnly, tokenFor } from "./access.js";
 import { makeDmp } from "./diffs.js";
 import { announce, fieldFor, watchedElements } from "./fields.js";
 import { SharedDoc, Session } from "./session.js";
 import { ScriptChannel, TransportError, beacon, postRequest } from "./transport.js";
 
-const STATUSES = ["synced", "syncing", "offline", "error"];
+const STATUSES = ["synced", "syncing", "offline", "error", "readonly", "noaccess"];
 
 function randomId() {
   const bytes = new Uint8Array(8);
@@ -220,6 +221,7 @@ export class Client {
     }
     if (!this.session.docs.size) return;
     const local = this.session.pending();
+    for (const doc of this.session.docs.values()) doc.token = tokenFor(this.settings, doc.name);
     const request = this.session.request();
     this.log("request", request);
     const { promise, abort } = this.send(request);
@@ -234,13 +236,18 @@ export class Client {
       for (const doc of Array.from(this.session.docs.values())) {
         if (doc.leaving && !doc.pending()) this.session.docs.delete(doc.name);
       }
-      this.setStatus(this.session.pending() ? "syncing" : "synced");
+      const docs = Array.from(this.session.docs.values());
+      docs.forEach(markReadOnly);
+      const access = accessStatus(docs);
+      this.setStatus(access || (this.session.pending() ? "syncing" : "synced"));
       const { minSync, maxSync } = this.settings;
       this.interval = local || remote ? minSync : Math.min(maxSync, this.interval * 1.5);
+      if (access === "noaccess") this.interval = maxSync; // nothing to gain by asking often
     } catch (err) {
       if (!(err instanceof TransportError)) throw err;
       this.setStatus(err.kind, { message: err.message });
       this.interval = Math.min(this.settings.maxSync, Math.max(this.interval * 2, this.settings.minSync));
+      if (err.retryAfter) this.interval = Math.max(this.interval, err.retryAfter * 1000); // a 429's Retry-After
     } finally {
       this.inFlight = null;
       this.schedule(this.again ? 0 : this.interval);

@@ -18,6 +18,8 @@ const mobwrite = {
   maxSync: 10000,
   timeoutInterval: 30000,
   maxGetLength: 2000, // longest p= URL; longer requests go as b: fragments
+  token: "", // a capability token for every shared document; tokens: {name: token} per document
+  tokens: null,
 };
 
 const client = new Client(mobwrite, gatewayDefault);

@@ -5,6 +5,7 @@
 // with strings. mapCaret, when given, maps a position of the old text to
 // the new one.
 
+import { accessLines } from "./access.js";
 import { decodeText, encodeText, wellFormed } from "./codec.js";
 import { EQUAL, diff } from "./diffs.js";
 import { mergeMapped } from "./merge.js";
@@ -24,6 +25,8 @@ export class SharedDoc {
     this.deltaOk = false;
     this.joining = true;
     this.leaving = false; // unshared: sent until nothing of ours is pending, then dropped
+    this.token = ""; // a capability token, sent as t: (access.js)
+    this.access = "edit"; // "view" or "none" when the gateway's x: line says so
   }
 
   // This document's lines of the next request.
@@ -123,7 +126,11 @@ export class Session {
   // document sends a no-op delta, which asks for the server's changes).
   request() {
     const lines = [`u:${this.user}`];
-    for (const doc of this.docs.values()) lines.push(...doc.lines(this.dmp));
+    let token = "";
+    for (const doc of this.docs.values()) {
+      if (doc.token !== token) lines.push(`t:${(token = doc.token)}`); // holds until the next t:
+      lines.push(...doc.lines(this.dmp));
+    }
     return lines.join("\n") + "\n\n";
   }
 
@@ -133,6 +140,8 @@ export class Session {
     const changed = new Set();
     let doc = null;
     let acked = 0;
+    const access = accessLines(answer);
+    for (const [name, right] of access) if (this.docs.has(name)) this.docs.get(name).access = right;
     for (const line of answer.split("\n")) {
       const letter = line[0];
       if (line[1] !== ":" || !"fFdDrR".includes(letter)) continue;
@@ -143,6 +152,7 @@ export class Session {
       if (letter === "f" || letter === "F") {
         doc = this.docs.get(rest) || null;
         acked = version;
+        if (doc && !access.has(rest)) doc.access = "edit";
         if (doc) doc.acknowledge(version);
       } else if (doc && (letter === "d" || letter === "D")) {
         if (doc.takeDelta(this.dmp, letter, version, rest)) changed.add(doc);

@@ -50,7 +50,9 @@ export function postRequest(url, request, timeout) {
         }
       } else {
         const kind = xhr.status === 503 || xhr.status === 0 ? "offline" : "error";
-        reject(new TransportError(kind, `HTTP ${xhr.status}: ${xhr.responseText.slice(0, 200)}`));
+        const err = new TransportError(kind, `HTTP ${xhr.status}: ${xhr.responseText.slice(0, 200)}`);
+        if (xhr.status === 429) err.retryAfter = Number(xhr.getResponseHeader("Retry-After")) || 0;
+        reject(err);
       }
     };
     xhr.onerror = () => reject(new TransportError("offline", "network error"));

@@ -1,0 +1,131 @@
+"""Per-client and per-document rate limits: fixed-window counters.
+
+Counted in the shared cache when one is configured (Redis INCR+EXPIRE,
+memcached incr/add), so every instance sees the same counts, else in this
+process. Over a limit the request is refused whole with ``RateLimited``
+(HTTP 429 with Retry-After) before anything is read or stored.
+"""
+
+import hashlib
+import math
+import threading
+import time
+
+
+class RateLimited(Exception):
+    def __init__(self, what, retry_after):
+        super().__init__("%s over its limit; retry after %d s" % (what, retry_after))
+        self.what, self.retry_after = what, retry_after
+
+
+class LocalCounters:
+    """Counters in this process: a dict behind a lock, old windows dropped."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._counts = {}
+        self._slot = None
+
+    def hit(self, keys, slot, ttl):
+        with self._lock:
+            if slot != self._slot:
+                self._counts = {k: v for k, v in self._counts.items() if k.endswith(":%d" % slot)}
+                self._slot = slot
+            out = []
+            for key in keys:
+                self._counts[key] = self._counts.get(key, 0) + 1
+                out.append(self._counts[key])
+            return out
+
+
+class RedisCounters:
+    def __init__(self, client):
+        self.client = client
+
+    def hit(self, keys, slot, ttl):
+        pipe = self.client.pipeline(transaction=False)
+        for key in keys:
+            pipe.incr(key)
+            pipe.expire(key, ttl)
+        return pipe.execute()[0::2]
+
+
+class MemcachedCounters:
+    def __init__(self, client):
+        self.client = client
+
+    def hit(self, keys, slot, ttl):
+        out = []
+        for key in keys:
+            value = self.client.incr(key, 1)
+            if value is None and self.client.add(key, b"1", expire=ttl, noreply=False):
+                value = 1
+            elif value is None:  # another instance added it first
+                value = self.client.incr(key, 1) or 1
+            out.append(int(value))
+        return out
+
+
+def open_counters(cache):
+    """Counters in the shared cache ``cache`` (or None: in process)."""
+    if cache is None:
+        return LocalCounters()
+    return RedisCounters(cache.client) if cache.kind == "redis" else MemcachedCounters(cache.client)
+
+
+def _key(kind, ident, slot):
+    # Hashed: user ids and names may hold anything; memcached keys may not.
+    return "mw:rl:%s:%s:%d" % (kind, hashlib.sha1(ident.encode("utf-8", "replace")).hexdigest()[:24], slot)
+
+
+class Limiter:
+    """The limits of Settings (0 turns one off), over ``counters``."""
+
+    def __init__(self, settings, counters):
+        self.s, self.counters = settings, counters
+
+    def _window(self, now):
+        window = self.s.rate_window
+        slot = int(now // window)
+        return slot, math.ceil(window * (slot + 1) - now) or 1, int(window * 2)
+
+    def check_client(self, ip, now=None):
+        """One HTTP request from IP (b: fragments count one each)."""
+        if not (ip and self.s.rate_ip):
+            return
+        slot, retry, ttl = self._window(time.time() if now is None else now)
+        if self.counters.hit([_key("ip", ip, slot)], slot, ttl)[0] > self.s.rate_ip:
+            raise RateLimited("client %s" % ip, retry)
+
+    def check_request(self, actions, now=None):
+        """A parsed request: its size, its users' request rate and new
+        names, its documents' edit rate."""
+        docs = set(a.doc for a in actions)
+        if self.s.max_docs_per_request and len(docs) > self.s.max_docs_per_request:
+            raise RateLimited("a request of %d documents" % len(docs), 1)
+        slot, retry, ttl = self._window(time.time() if now is None else now)
+        checks = []  # (key, limit, what)
+        for user in dict.fromkeys(a.user for a in actions):
+            checks.append((_key("user", user, slot), self.s.rate_user, "user %s" % user))
+        for doc in dict.fromkeys(a.doc for a in actions if a.writes and not a.read_only):
+            checks.append((_key("doc", doc, slot), self.s.rate_doc_edits, "edits of %r" % doc))
+        checks = [c for c in checks if c[1]]
+        if self.s.max_names_per_user:
+            self._check_names(actions, slot, retry, ttl)
+        if not checks:
+            return
+        for (key, limit, what), count in zip(checks, self.counters.hit([c[0] for c in checks], slot, ttl)):
+            if count > limit:
+                raise RateLimited(what, retry)
+
+    def _check_names(self, actions, slot, retry, ttl):
+        """Documents one user id opens per window: each new (user, doc) pair counts."""
+        pairs = list(dict.fromkeys((a.user, a.doc) for a in actions))
+        firsts = self.counters.hit([_key("pair", "%s\n%s" % p, slot) for p in pairs], slot, ttl)
+        new_users = [user for (user, _), n in zip(pairs, firsts) if n == 1]
+        if not new_users:
+            return
+        counts = self.counters.hit([_key("names", u, slot) for u in new_users], slot, ttl)
+        for user, count in zip(new_users, counts):
+            if count > self.s.max_names_per_user:
+                raise RateLimited("user %s's document names" % user, retry)
