@@ -42,9 +42,9 @@ class Settings:
     token_key: str = ""            # signs tokens; keep it secret (Secret Manager / env_variables)
     token_key_previous: str = ""   # still accepted: the key before the last rotation
     rate_window: float = 60.0      # seconds per fixed window
-    rate_ip: int = 1200            # HTTP requests per client IP per window (0: no limit)
+    rate_ip: int = 6000            # HTTP requests per client IP per window (0: no limit); a NAT'd office shares one
     rate_user: int = 600           # requests per user id per window
-    rate_doc_edits: int = 1200     # writing requests per document per window
+    rate_doc_edits: int = 3000     # writing requests per document per window: 50 typists at 1 sync/s
     max_docs_per_request: int = 100
     max_names_per_user: int = 1000  # documents one user id may open per window
 
