@@ -7,7 +7,7 @@ Importing this module opens nothing: ``app`` is built on first use.
 from flask import Flask
 
 import zipserve
-from mobwrite import gateway, logs, serving, wiring
+from mobwrite import fastpath, gateway, logs, serving, wiring
 from mobwrite.config import Settings
 
 
@@ -23,6 +23,8 @@ def create_app(settings=None, store=None):
     app.register_blueprint(gateway.create_blueprint(service))
     app.register_blueprint(zipserve.create_blueprint(), url_prefix="/static")
     gateway.install_error_handlers(app)
+    if settings.fast_path:
+        app.wsgi_app = fastpath.FastGateway(service, app.wsgi_app)
     return app
 
 

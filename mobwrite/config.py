@@ -31,6 +31,7 @@ class Settings:
     cors_origin: str = "*"
     editor_url: str = "/static/mobwrite/index.html"  # the landing page, out of mobwrite.zip
     log_level: str = "INFO"
+    fast_path: bool = True  # syncs answered in front of Flask (mobwrite/fastpath.py); same answers
     on_app_engine: bool = False
     host: str = "127.0.0.1"  # where `python main.py` serves; App Engine runs app.yaml's entrypoint instead
     port: int = 8080
@@ -78,6 +79,7 @@ class Settings:
             cors_origin=env.get("MOBWRITE_CORS_ORIGIN", cls.cors_origin),
             editor_url=env.get("MOBWRITE_EDITOR_URL") or cls.editor_url,
             log_level=env.get("MOBWRITE_LOG_LEVEL") or cls.log_level,
+            fast_path=env.get("MOBWRITE_FAST_PATH", "1") != "0",
             on_app_engine=on_gae,
             host=env.get("HOST") or cls.host,
             port=num("PORT", cls.port),

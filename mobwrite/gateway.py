@@ -80,22 +80,30 @@ def _answer(service, text, mimetype, render):
     except RateLimited as exc:
         log.warning("429: %s", exc)
         raise TooManyRequests(str(exc), retry_after=exc.retry_after) from exc
-    response = Response(render(lines), mimetype=mimetype)
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    if service.settings.cors_origin:
-        response.headers["Access-Control-Allow-Origin"] = service.settings.cors_origin
-    return response
+    return Response(render(lines), headers=answer_headers(service.settings, mimetype))
+
+
+def answer_headers(settings, mimetype):
+    """A sync answer's headers but its length (sent last, as werkzeug does)."""
+    headers = [("Content-Type", mimetype + "; charset=utf-8"), ("Cache-Control", "no-store"),
+               ("X-Content-Type-Options", "nosniff")]
+    if settings.cors_origin:
+        headers.append(("Access-Control-Allow-Origin", settings.cors_origin))
+    return headers
 
 
 def client_ip(settings):
+    return client_ip_of(settings, request.environ)
+
+
+def client_ip_of(settings, environ):
     """The client's address: on App Engine the first X-Forwarded-For entry
     (its front end sets it), elsewhere the socket's peer (the header is forgeable)."""
     if settings.on_app_engine:
-        forwarded = request.headers.get("X-Forwarded-For", "").split(",")[0].strip()
+        forwarded = environ.get("HTTP_X_FORWARDED_FOR", "").split(",")[0].strip()
         if forwarded:
             return forwarded
-    return request.remote_addr or ""
+    return environ.get("REMOTE_ADDR") or ""
 
 
 def _mint(service, fields):
@@ -118,16 +126,19 @@ def _may_clean_up(settings):
     return bool(token) and hmac.compare_digest(supplied.encode(), token.encode())
 
 
+def error_response(exc):
+    """An HTTP error as a short plain-text answer: code, name and reason."""
+    response = exc.get_response()
+    reason = "no such path" if exc.code == 404 else exc.description
+    response.set_data("%d %s: %s\n" % (exc.code, exc.name, reason))
+    response.mimetype = "text/plain"
+    return response
+
+
 def install_error_handlers(app):
     """Short plain-text reasons for every HTTP error, never an HTML page."""
 
-    @app.errorhandler(HTTPException)
-    def http_error(exc):
-        response = exc.get_response()
-        reason = "no such path" if exc.code == 404 else exc.description
-        response.set_data("%d %s: %s\n" % (exc.code, exc.name, reason))
-        response.mimetype = "text/plain"
-        return response
+    app.register_error_handler(HTTPException, error_response)
 
     @app.errorhandler(Exception)
     def unexpected(exc):
