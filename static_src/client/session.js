@@ -24,10 +24,14 @@ export class SharedDoc {
     this.deltaOk = false;
     this.joining = true;
     this.leaving = false; // unshared: sent until nothing of ours is pending, then dropped
+    this.nullifying = false; // to be deleted on the gateway: sends N: once, then dropped
+    this.sentEdit = false; // the last lines() carried an edit of ours
   }
 
   // This document's lines of the next request.
   lines(dmp) {
+    this.sentEdit = false;
+    if (this.nullifying) return [`N:${this.name}`];
     const text = wellFormed(this.adapter.getText());
     const merging = this.adapter.merge();
     const head = `f:${this.serverVersion}:${this.name}`;
@@ -47,12 +51,15 @@ export class SharedDoc {
       this.editStack.push({ version: this.clientVersion, line, real });
       this.clientVersion += 1;
       this.shadow = text;
+      this.sentEdit = real;
+      if (this.adapter.sentDiff) this.adapter.sentDiff(diffs);
     }
     return [head, ...this.editStack.map((edit) => edit.line)];
   }
 
   // Edits of ours the server has not confirmed, or text not yet diffed.
   pending() {
+    if (this.nullifying) return true;
     return !this.deltaOk || this.editStack.some((edit) => edit.real) ||
       this.adapter.getText() !== this.shadow;
   }
@@ -80,6 +87,9 @@ export class SharedDoc {
     if (diffs.some(([op]) => op !== EQUAL)) {
       if (letter === "D" || !this.adapter.merge()) {
         changed = this.adapter.setText(shadow);
+      } else if (this.adapter.patch) {
+        // A page's own shareObj merges through its patchClientText.
+        changed = this.adapter.patch(this.shadow, diffs);
       } else {
         // The caret map keeps a caret with the text typed beside it.
         changed = this.adapter.setText(...mergeMapped(dmp, this.shadow, this.adapter.getText(), shadow));
@@ -117,13 +127,19 @@ export class Session {
     this.user = user;
     this.dmp = dmp;
     this.docs = new Map();
+    this.sentEdit = false; // the last request carried an edit of ours
   }
 
   // The next request: every document's unacknowledged edits (an idle
   // document sends a no-op delta, which asks for the server's changes).
   request() {
     const lines = [`u:${this.user}`];
-    for (const doc of this.docs.values()) lines.push(...doc.lines(this.dmp));
+    this.sentEdit = false;
+    for (const doc of this.docs.values()) {
+      lines.push(...doc.lines(this.dmp));
+      this.sentEdit = this.sentEdit || doc.sentEdit;
+      if (doc.adapter && doc.adapter.mirror) doc.adapter.mirror(doc);
+    }
     return lines.join("\n") + "\n\n";
   }
 
@@ -150,6 +166,7 @@ export class Session {
         if (doc.takeRaw(letter, version, rest, acked)) changed.add(doc);
       }
     }
+    for (const d of this.docs.values()) if (d.adapter && d.adapter.mirror) d.adapter.mirror(d);
     return changed;
   }
 
