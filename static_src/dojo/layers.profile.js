@@ -1,0 +1,54 @@
+// Dojo build profile (dojo-util's builder) for the pages' one layer: every
+// module the landing page and the editor require, with their templates,
+// in one file, and the claro theme with its @imports flattened into one
+// stylesheet. build_layers.mjs runs it and keeps only those two outputs;
+// the unbuilt packages are still zipped whole for pages that need more.
+// eslint-disable-next-line no-unused-vars
+var profile = {
+  basePath: "../../node_modules",
+  action: "release",
+  // Per-module minification is wasted work: only the layer is served.
+  optimize: "",
+  layerOptimize: "closure",
+  cssOptimize: "comments",
+  mini: true,
+  copyTests: false,
+  // One flattened nls bundle, the root (English) strings; other locales'
+  // strings still load from the unbuilt dijit, as they would without it.
+  localeList: "",
+  stripConsole: "none",
+  selectorEngine: "lite",
+  packages: [
+    { name: "dojo", location: "dojo" },
+    { name: "dijit", location: "dijit" },
+    // The layer's own package, so that its flattened nls bundle has a home
+    // of ours (/static/mobwrite/layer/, set in the pages' dojoConfig). Its
+    // folder holds no modules: the builder makes the layer module itself.
+    { name: "mobwrite-layer", location: "../static_src/dojo" },
+  ],
+  layers: {
+    "mobwrite-layer/pages": {
+      // Keep this list the union of the require([...]) lists of
+      // static_src/mobwrite/index.html and editor.html.
+      include: [
+        "dojo/parser",
+        "dojo/on",
+        "dojo/dom",
+        "dojo/domReady",
+        "dijit/registry",
+        "dijit/layout/BorderContainer",
+        "dijit/layout/ContentPane",
+        "dijit/form/Button",
+        "dijit/form/TextBox",
+        "dijit/form/ValidationTextBox",
+        "dijit/Dialog",
+      ],
+      // Not a loader: the page loads the unbuilt dojo/dojo.js first, then
+      // this file, whose modules the loader takes from its cache.
+      boot: false,
+      // Without this the builder leaves out everything dojo/main pulls in
+      // (dojo/_base/...), expecting a built dojo.js to carry it.
+      customBase: true,
+    },
+  },
+};
