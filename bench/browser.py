@@ -2,8 +2,8 @@
 real headless Chromium (Debian's, driven by Playwright) through gunicorn on
 the embedded SQLite store.
 
-    python3 -m bench.browser            # about 5 minutes
-    python3 -m bench.browser --quick    # about 1.5 minutes
+    python3 -m bench.browser            # about 7 minutes
+    python3 -m bench.browser --quick    # about 2.5 minutes
 
 Two browser contexts open the same bare page (one shared textarea, the
 client loaded from /static/mobwrite/mobwrite.js on the gateway's origin).
@@ -144,9 +144,10 @@ def run(quick):
             base = pair.pages[0].input_value("#t")
             jitter = random.Random(7)
             for i in range(idle_repeats):
-                # 1 s growing by x1.5 reaches maxSync (10 s) in ~25 s; the jitter
+                # From 1 s, +0.9 s a quiet sync (the original's curve) reaches
+                # maxSync (10 s) after ten syncs, ~55 s; the jitter
                 # keeps the keystroke from landing at the same point of B's cycle.
-                time.sleep(25 + jitter.uniform(0, 10))
+                time.sleep(60 + jitter.uniform(0, 10))
                 idle += pair.latencies([base + "x" * (i + 1)], 1)
             results["idle pages, one keystroke"] = idle
             round_trips += pair.pages[0].evaluate("roundTrips()")
