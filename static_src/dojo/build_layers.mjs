@@ -1,6 +1,6 @@
 // Runs Dojo's own builder (the dojo-util package, on Node, with Closure on
 // Java for the layer) over layers.profile.js, and copies out only what the
-// pages load: the layer, its root nls bundle and the flattened claro theme.
+// pages load: the layer (with its en-us strings) and the flattened theme.
 //
 //   node static_src/dojo/build_layers.mjs OUT_DIR
 //

@@ -13,9 +13,11 @@ var profile = {
   cssOptimize: "comments",
   mini: true,
   copyTests: false,
-  // One flattened nls bundle, the root (English) strings; other locales'
-  // strings still load from the unbuilt dijit, as they would without it.
-  localeList: "",
+  // The root and en-us nls bundles go into the layer itself (includeLocales
+  // below), so loading it fetches no flattened bundle (a request that a
+  // page leaving at once, as the editor does without a name, would abort);
+  // other locales' strings still load from the unbuilt dijit.
+  localeList: "en-us",
   stripConsole: "none",
   selectorEngine: "lite",
   packages: [
@@ -46,6 +48,7 @@ var profile = {
       // Not a loader: the page loads the unbuilt dojo/dojo.js first, then
       // this file, whose modules the loader takes from its cache.
       boot: false,
+      includeLocales: ["en-us"],
       // Without this the builder leaves out everything dojo/main pulls in
       // (dojo/_base/...), expecting a built dojo.js to carry it.
       customBase: true,

@@ -16,7 +16,7 @@ def test_the_editor_loads_as_one_layer_on_a_cold_cache(open_page, site, doc_name
     static = [p for p in paths if p.startswith("/static/")]
     assert "/static/mobwrite/layer/pages.js" in static
     assert "/static/mobwrite/layer/claro.css" in static
-    # Of unbuilt Dojo, only the loader itself, a root nls bundle and an image.
+    # Of unbuilt Dojo, only the loader itself (and an image, not a module).
     modules = [p for p in static if p.endswith(".js") and p.startswith(("/static/dojo/", "/static/dijit/"))]
     assert set(modules) <= {"/static/dojo/dojo.js", "/static/dijit/nls/loading.js"}, modules
     assert len(static) <= 12, static  # unlayered, it is about 170
