@@ -1,5 +1,5 @@
-// Dojo build profile (dojo-util's builder) for the pages' one layer: every
-// module the landing page and the editor require, with their templates,
+// Dojo build profile (dojo-util's builder) for the editor's one layer: every
+// module the editor requires, with their templates,
 // in one file, and the claro theme with its @imports flattened into one
 // stylesheet. build_layers.mjs runs it and keeps only those two outputs;
 // the unbuilt packages are still zipped whole for pages that need more.
@@ -30,8 +30,7 @@ var profile = {
   ],
   layers: {
     "mobwrite-layer/pages": {
-      // Keep this list the union of the require([...]) lists of
-      // static_src/mobwrite/index.html and editor.html.
+      // Keep this list editor.html's require([...]) list.
       include: [
         "dojo/parser",
         "dojo/on",
@@ -42,7 +41,6 @@ var profile = {
         "dijit/layout/ContentPane",
         "dijit/form/Button",
         "dijit/form/TextBox",
-        "dijit/form/ValidationTextBox",
         "dijit/Dialog",
       ],
       // Not a loader: the page loads the unbuilt dojo/dojo.js first, then
