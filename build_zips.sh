@@ -3,7 +3,8 @@
 # dojox.zip from Dojo 1.17 (pinned by package-lock.json) and mobwrite.zip
 # from static_src/mobwrite/ plus the client library, which esbuild bundles
 # from static_src/client/ and diff-match-patch into one script,
-# mobwrite.js; minus what static_src/exclude.txt names.
+# mobwrite.js, plus the pages' Dojo build layer (static_src/dojo/); minus
+# what static_src/exclude.txt names.
 #
 # No arguments. Output goes to $ZIPSERVE_DIR (default static_build/, where
 # the app looks). Same inputs, same bytes: the members' date is
@@ -20,7 +21,8 @@ python="${PYTHON:-python3}"
 stamp=node_modules/.zipserve-lock.sha256
 want="$(sha256sum package-lock.json | cut -d' ' -f1)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] \
-   || [ ! -d node_modules/dojo ] || [ ! -d node_modules/dijit ] || [ ! -d node_modules/dojox ]; then
+   || [ ! -d node_modules/dojo ] || [ ! -d node_modules/dijit ] || [ ! -d node_modules/dojox ] \
+   || [ ! -d node_modules/dojo-util ]; then
   npm ci --no-audit --no-fund --loglevel=error
   echo "$want" > "$stamp"
 fi
@@ -36,10 +38,16 @@ export SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-946684800}"
 node_modules/.bin/esbuild static_src/client/index.js --bundle --format=iife \
   --target=es2020 --minify --sourcemap --legal-comments=inline --log-level=warning \
   --outfile=build/client/mobwrite.js
+# Dojo's own builder (dojo-util): the pages' Dojo modules as one layer and
+# the claro theme as one stylesheet, served from mobwrite.zip's layer/.
+# Skipped when its inputs have not changed (see the script).
+node static_src/dojo/build_layers.mjs build/dojo-layer
 stage="$(mktemp -d)"
 trap 'rm -rf "$stage"' EXIT
 cp -R static_src/mobwrite "$stage/mobwrite"
 cp build/client/mobwrite.js build/client/mobwrite.js.map "$stage/mobwrite/"
+mkdir "$stage/mobwrite/layer"
+cp -R build/dojo-layer/pages.js build/dojo-layer/nls build/dojo-layer/claro.css "$stage/mobwrite/layer/"
 
 "$python" -m tools.zipbuild --out "$out" --exclude static_src/exclude.txt --app-root . \
   mobwrite="$stage/mobwrite" \

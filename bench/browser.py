@@ -2,8 +2,8 @@
 real headless Chromium (Debian's, driven by Playwright) through gunicorn on
 the embedded SQLite store.
 
-    python3 -m bench.browser            # about 5 minutes
-    python3 -m bench.browser --quick    # about 1.5 minutes
+    python3 -m bench.browser            # about 7 minutes
+    python3 -m bench.browser --quick    # about 2.5 minutes
 
 Two browser contexts open the same bare page (one shared textarea, the
 client loaded from /static/mobwrite/mobwrite.js on the gateway's origin).
@@ -140,7 +140,8 @@ def run(keystrokes, idle_repeats, idle_wait, zips):
             base = pair.pages[0].input_value("#t")
             jitter = random.Random(7)
             for i in range(idle_repeats):
-                # 1 s growing by x1.5 reaches maxSync (10 s) in ~25 s; the jitter
+                # From 1 s, +0.9 s a quiet sync (the original's curve) reaches
+                # maxSync (10 s) after ten syncs, ~55 s; the jitter
                 # keeps the keystroke from landing at the same point of B's cycle.
                 time.sleep(idle_wait + jitter.uniform(0, idle_wait * 0.4))
                 idle += pair.latencies([base + "x" * (i + 1)], 1)
@@ -168,7 +169,7 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="fewer keystrokes and idle repeats")
     parser.add_argument("--keystrokes", type=int, help="trace keystrokes typed (default 200; quick 60; at least 6)")
     parser.add_argument("--idle-repeats", type=int, help="idle keystrokes (default 5; quick 2)")
-    parser.add_argument("--idle-wait", type=float, default=25,
+    parser.add_argument("--idle-wait", type=float, default=60,
                         help="seconds idle before each (default 25, for the interval to reach maxSync)")
     parser.add_argument("--zips", default=os.environ.get("ZIPSERVE_DIR") or os.path.join(ROOT, "static_build"))
     args = parser.parse_args(argv)

@@ -3,7 +3,8 @@
 
 import { accessStatus, markReadOnly, tokenFor } from "./access.js";
 import { makeDmp } from "./diffs.js";
-import { announce, fieldFor, watchedElements } from "./fields.js";
+import { builtInHandlers, makeFieldObj, makeShareObj } from "./compat.js";
+import { announce } from "./fields.js";
 import { SharedDoc, Session } from "./session.js";
 import { ScriptChannel, TransportError, beacon, postRequest } from "./transport.js";
 
@@ -33,13 +34,18 @@ export class Client {
     this.channel = new ScriptChannel();
     this.listeners = new Set();
     this.status = "synced";
-    this.interval = settings.minSync;
+    this.interval = 2000; // the original's first interval; then it adapts
+    this.shareObj = makeShareObj(this);
+    this.handlers = builtInHandlers(this, makeFieldObj(this.shareObj));
+    this.announcing = false; // our own change events are no edit of the user's
     this.timer = null;
     this.inFlight = null; // {abort, started}
     this.again = false; // a sync was asked for while one was running
     this.watchdog = null;
     this.unwatch = new Map(); // document name -> remove its event listeners
-    this.onEdit = () => this.localEdit();
+    this.onEdit = () => {
+      if (!this.announcing) this.localEdit();
+    };
   }
 
   get user() {
@@ -49,14 +55,16 @@ export class Client {
   // -- sharing -------------------------------------------------------------
 
   share(targets) {
-    for (const [name, adapter, elements, field] of this.resolve(targets, true)) {
+    for (const [name, adapter, elements, announced] of this.resolve(targets, true)) {
       const existing = this.session.docs.get(name);
       const doc = existing || new SharedDoc(name, adapter);
       doc.adapter = adapter;
       doc.leaving = false;
-      doc.element = field ? field.element : null;
+      doc.nullifying = false;
+      doc.announced = announced;
       this.session.docs.set(name, doc);
       this.watch(name, elements);
+      if (adapter.mirror) adapter.mirror(doc);
     }
     this.startWatchdog();
     this.setStatus("syncing"); // until the gateway has answered
@@ -69,55 +77,129 @@ export class Client {
       if (!doc) continue;
       this.watch(name, []);
       doc.adapter = frozen(doc.adapter);
+      doc.announced = [];
+      // With nullifyAll set, leaving deletes the document on the gateway.
+      if (this.settings.nullifyAll) doc.nullifying = true;
       doc.leaving = true;
-      doc.element = null;
       if (!doc.pending()) this.session.docs.delete(name);
     }
     if (this.session.docs.size) this.syncNow();
   }
 
-  // [document name, adapter, elements to watch, field] for each target.
+  // shareObj.nullify(): the document goes as N: at the next sync.
+  nullify(obj) {
+    const name = this.nameOf(obj);
+    const doc = this.session.docs.get(name);
+    if (doc) {
+      this.watch(name, []);
+      doc.adapter = frozen(doc.adapter);
+      doc.announced = [];
+      doc.leaving = true;
+      doc.nullifying = true;
+      this.syncNow();
+    }
+    return `N:${name}\n`;
+  }
+
+  nameOf(obj) {
+    return obj.exactName || (this.settings.idPrefix || "") + obj.file;
+  }
+
+  docFor(obj) {
+    const doc = this.session.docs.get(this.nameOf(obj));
+    return doc && doc.adapter.obj === obj ? doc : null;
+  }
+
+  // The shared objects by id, as the original's mobwrite.shared.
+  shared() {
+    const all = {};
+    for (const doc of this.session.docs.values()) {
+      if (doc.adapter.obj && !doc.leaving) all[doc.adapter.obj.file] = doc.adapter.obj;
+    }
+    return all;
+  }
+
+  // How the client drives a shareObj: our field types through their
+  // adapter (exact merge, caret kept); a page's own through the original
+  // API (setClientText, patchClientText with patches).
+  adapterFor(obj) {
+    const field = obj.field;
+    const text = () => String(obj.getClientText());
+    const setText = field
+      ? (t, mapCaret) => field.setText(t, mapCaret)
+      : (t) => {
+          const before = text();
+          obj.setClientText(t);
+          return text() !== before;
+        };
+    return {
+      obj,
+      getText: text,
+      setText,
+      merge: () => !!obj.mergeChanges,
+      patch: field ? null : (shadow, diffs) => {
+        const before = text();
+        obj.patchClientText(obj.dmp.patch_make(shadow, diffs));
+        return text() !== before;
+      },
+      sentDiff: (diffs) => obj.onSentDiff(diffs),
+      mirror: (doc) => {
+        obj.shadowText = doc.shadow;
+        obj.clientVersion = doc.clientVersion;
+        obj.serverVersion = doc.serverVersion;
+        obj.deltaOk = doc.deltaOk;
+        obj.editStack = doc.editStack.map((edit) => [edit.version, edit.line]);
+      },
+    };
+  }
+
+  // [document name, adapter, elements to watch, elements to announce
+  // remote changes to] for each target.
   resolve(targets, strict) {
     const prefix = this.settings.idPrefix || "";
     const found = [];
-    const add = (name, adapter, elements, field) => {
+    const add = (name, adapter, elements, announced) => {
       if (typeof name !== "string" || !name) throw new Error("mobwrite: a shared document needs a name");
-      found.push([name, adapter, elements, field]);
+      found.push([name, adapter, elements, announced]);
     };
-    const element = (el, name) => {
-      if (el.tagName === "FORM") {
-        if (!el.id && !el.name) throw new Error("mobwrite: a shared form needs an id");
-        const seen = new Set();
-        for (const child of el.elements) {
-          if (!child.name || seen.has(child.name)) continue;
-          const field = fieldFor(child, this.dmp);
-          if (!field) continue;
-          seen.add(child.name);
-          add(`${prefix}${el.id || el.name}_${child.name}`, field, watchedElements(field), field);
-        }
-        return;
+    const addObj = (obj, exactName) => {
+      if (!obj || typeof obj.file !== "string" || !obj.file) throw new Error("mobwrite: a shareObj needs a file id");
+      if (exactName) obj.exactName = exactName;
+      const built = typeof obj.watched === "function";
+      add(this.nameOf(obj), this.adapterFor(obj), built ? obj.watched() : [], built ? obj.announced() : []);
+    };
+    // The handlers in order, the first answer wins, as in the original.
+    const handled = (target) => {
+      for (const handler of this.handlers) {
+        const result = handler.call(this.settings, target);
+        if (Array.isArray(result)) return result;
+        if (result) return [result];
       }
-      const field = fieldFor(el, this.dmp);
-      if (!field) throw new Error(`mobwrite: cannot share <${el.tagName.toLowerCase()} type=${el.type}>`);
-      const own = el.type === "radio" ? el.name : el.id || el.name;
-      add(name || prefix + own, field, watchedElements(field), field);
+      return null;
     };
     const visit = (target) => {
       if (Array.isArray(target)) return target.forEach(visit);
-      if (typeof target === "string") {
-        const el = document.getElementById(target);
-        if (el) return element(el);
-        if (strict) throw new Error(`mobwrite: no element with id "${target}"`);
-        return add(prefix + target, null, [], null);
+      // Ours: an element under an exact name, or any text by its functions.
+      if (target && typeof target.name === "string" && target.element && target.element.nodeType === 1) {
+        const objs = handled(target.element);
+        if (!objs || objs.length !== 1) throw new Error("mobwrite: cannot share " + String(target.element));
+        return addObj(objs[0], target.name);
       }
-      if (target && target.nodeType === 1) return element(target);
-      if (target && target.element && target.element.nodeType === 1) return element(target.element, target.name);
       if (target && typeof target.getText === "function" && typeof target.setText === "function") {
         const merge = typeof target.merge === "function" ? () => target.merge() : () => target.merge !== false;
         const adapter = { getText: () => String(target.getText()), setText: (t) => target.setText(t) !== false, merge };
-        return add(target.name, adapter, [], null);
+        return add(target.name, adapter, [], []);
       }
-      if (target && typeof target.name === "string" && !strict) return add(target.name, null, [], null);
+      const objs = handled(target);
+      if (objs) return objs.forEach((obj) => addObj(obj));
+      if (typeof target === "string") {
+        if (strict) throw new Error(`mobwrite: no element with id "${target}"`);
+        return add(prefix + target, null, [], []);
+      }
+      if (target && typeof target.name === "string" && !strict) return add(target.name, null, [], []);
+      if (target && target.nodeType === 1) {
+        throw new Error(`mobwrite: cannot share <${target.tagName.toLowerCase()} type=${target.type}>`);
+      }
       throw new Error("mobwrite: cannot share " + String(target));
     };
     visit(targets);
@@ -162,13 +244,27 @@ export class Client {
 
   // -- when to sync ----------------------------------------------------------
 
-  // Typing: sync soon, and keep syncing often while it goes on.
+  // Typing: unless syncOnEdit is off, the next sync comes no later than
+  // minSync from now. The interval itself only changes after a sync, on
+  // the original's curve (adapt() below).
   localEdit() {
-    this.interval = this.settings.minSync;
     if (this.status === "synced") this.setStatus("syncing");
-    if (!this.inFlight && (!this.timer || this.timer.due > Date.now() + this.interval)) {
-      this.schedule(this.interval);
-    }
+    if (this.settings.syncOnEdit === false) return;
+    const soon = this.settings.minSync;
+    if (!this.inFlight && (!this.timer || this.timer.due > Date.now() + soon)) this.schedule(soon);
+  }
+
+  // The original client's curve, in steps of the min–max range: a sync
+  // that sent an edit of ours takes 40% off the interval, one that brought
+  // someone else's takes 20% off (both: 60%), and a quiet one adds 10%.
+  adapt(local, remote) {
+    const { minSync, maxSync } = this.settings;
+    const range = maxSync - minSync;
+    let next = this.interval;
+    if (local) next -= range * 0.4;
+    if (remote) next -= range * 0.2;
+    if (!local && !remote) next += range * 0.1;
+    this.interval = Math.min(maxSync, Math.max(minSync, next));
   }
 
   schedule(delay) {
@@ -220,9 +316,17 @@ export class Client {
       return;
     }
     if (!this.session.docs.size) return;
-    const local = this.session.pending();
     for (const doc of this.session.docs.values()) doc.token = tokenFor(this.settings, doc.name);
+    if (this.settings.nullifyAll) {
+      for (const [name, doc] of this.session.docs) {
+        this.watch(name, []);
+        doc.leaving = doc.nullifying = true;
+        doc.announced = [];
+      }
+    }
+    const nullified = Array.from(this.session.docs.values()).filter((doc) => doc.nullifying);
     const request = this.session.request();
+    const local = this.session.sentEdit;
     this.log("request", request);
     const { promise, abort } = this.send(request);
     this.inFlight = { abort, started: Date.now() };
@@ -231,18 +335,18 @@ export class Client {
       const answer = await promise;
       this.log("answer", answer);
       const changed = this.session.receive(answer);
-      for (const doc of changed) if (doc.element) announce(doc.element, doc.name);
+      this.announce(changed);
       remote = changed.size > 0;
+      for (const doc of nullified) if (this.session.docs.get(doc.name) === doc) this.session.docs.delete(doc.name);
       for (const doc of Array.from(this.session.docs.values())) {
-        if (doc.leaving && !doc.pending()) this.session.docs.delete(doc.name);
+        if (doc.leaving && !doc.nullifying && !doc.pending()) this.session.docs.delete(doc.name);
       }
       const docs = Array.from(this.session.docs.values());
       docs.forEach(markReadOnly);
       const access = accessStatus(docs);
       this.setStatus(access || (this.session.pending() ? "syncing" : "synced"));
-      const { minSync, maxSync } = this.settings;
-      this.interval = local || remote ? minSync : Math.min(maxSync, this.interval * 1.5);
-      if (access === "noaccess") this.interval = maxSync; // nothing to gain by asking often
+      this.adapt(local, remote);
+      if (access === "noaccess") this.interval = this.settings.maxSync; // nothing to gain by asking often
     } catch (err) {
       if (!(err instanceof TransportError)) throw err;
       this.setStatus(err.kind, { message: err.message });
@@ -252,6 +356,18 @@ export class Client {
       this.inFlight = null;
       this.schedule(this.again ? 0 : this.interval);
       this.again = false;
+    }
+  }
+
+  // change and mobwrite:change on each element a remote edit landed in;
+  // the page's handlers may run a sync of their own, which must not count
+  // as the user typing.
+  announce(changed) {
+    this.announcing = true;
+    try {
+      for (const doc of changed) for (const el of doc.announced || []) announce(el, doc.name);
+    } finally {
+      this.announcing = false;
     }
   }
 

@@ -1,11 +1,17 @@
 // Adapters between form elements and shared documents: each reads the
-// element's state as text and writes it back. Text merges; selects,
-// checkboxes, radio groups and numbers are overwritten, last writer wins.
+// element's state as text and writes it back. As in the original client:
+// text merges, and so does a multiple select (its values, NUL-separated);
+// passwords, single selects, checkboxes, radio groups and numbers are
+// overwritten, last writer wins. `settings` (the public mobwrite object)
+// may opt into ours instead: mergePasswords, and mergeMultiSelect = false.
 
 import { DELETE, EQUAL, continuesWord, diff } from "./diffs.js";
 
 const NUMERIC = /^\s*[-+]?[\d.,]+\s*$/;
-const MERGED_INPUTS = new Set(["text", "password", "hidden", "email", "search", "url", "tel"]);
+const MERGED_INPUTS = new Set(["text", "hidden", "email", "search", "url", "tel"]);
+// The original client's separator between a multiple select's values, so
+// both clients read and write the same document.
+const SEPARATOR = "\0";
 const NOT_SHARED = new Set(["button", "submit", "reset", "image", "file"]);
 
 // Where position `pos` of the old text is in the new one, by a diff. A caret
@@ -33,16 +39,26 @@ export function mapPosition(diffs, pos) {
   return after;
 }
 
-// Lets the page (a character count, a total) notice what the client wrote.
+// Lets the page (a character count, a total) notice what the client wrote:
+// a standard change event, as the original client fired, so onchange
+// handlers run; and our own mobwrite:change, which carries the name. Both
+// bubble, as a change the user makes does.
 export function announce(element, name) {
+  element.dispatchEvent(new Event("change", { bubbles: true }));
   element.dispatchEvent(new CustomEvent("mobwrite:change", { bubbles: true, detail: { name } }));
 }
 
 class TextField {
-  constructor(element, dmp) {
+  constructor(element, dmp, settings) {
     this.element = element;
     this.dmp = dmp;
-    this.mergeable = element.tagName === "TEXTAREA" || MERGED_INPUTS.has(element.type);
+    this.settings = settings;
+  }
+
+  get mergeable() {
+    const el = this.element;
+    if (el.type === "password") return !!this.settings.mergePasswords;
+    return el.tagName === "TEXTAREA" || MERGED_INPUTS.has(el.type);
   }
 
   getText() {
@@ -85,22 +101,24 @@ class TextField {
 }
 
 class SelectField {
-  constructor(element) {
+  constructor(element, settings) {
     this.element = element;
+    this.settings = settings;
   }
 
-  // Option values, one a line: a multiple select shares all it has chosen.
+  // The chosen option values: a multiple select shares all it has chosen.
   getText() {
-    return Array.from(this.element.options).filter((o) => o.selected).map((o) => o.value).join("\n");
+    return Array.from(this.element.options).filter((o) => o.selected).map((o) => o.value).join(SEPARATOR);
   }
 
+  // Merged, two people's choices of different options both stay chosen.
   merge() {
-    return false;
+    return this.element.multiple && this.settings.mergeMultiSelect !== false;
   }
 
   setText(text) {
     if (text === this.getText()) return false;
-    const chosen = new Set(text.split("\n"));
+    const chosen = new Set(text.split(SEPARATOR));
     for (const option of this.element.options) option.selected = chosen.has(option.value);
     return true;
   }
@@ -133,6 +151,11 @@ class RadioGroup {
     this.name = element.name;
   }
 
+  // Every button gets the change event, as in the original client.
+  get announced() {
+    return this.buttons();
+  }
+
   buttons() {
     const el = this.element;
     const scope = el.form || el.ownerDocument;
@@ -158,13 +181,17 @@ class RadioGroup {
 
 // The adapter for one form element, or null for elements that hold no
 // shareable state (buttons, file inputs).
-export function fieldFor(element, dmp) {
-  if (element.tagName === "SELECT") return new SelectField(element);
-  if (element.tagName === "TEXTAREA") return new TextField(element, dmp);
+export function fieldFor(element, dmp, settings = {}) {
+  if (element.tagName === "SELECT") return new SelectField(element, settings);
+  if (element.tagName === "TEXTAREA") return new TextField(element, dmp, settings);
   if (element.tagName !== "INPUT" || NOT_SHARED.has(element.type)) return null;
   if (element.type === "checkbox") return new CheckboxField(element);
   if (element.type === "radio") return new RadioGroup(element);
-  return new TextField(element, dmp);
+  return new TextField(element, dmp, settings);
+}
+
+export function isRadioGroup(field) {
+  return field instanceof RadioGroup;
 }
 
 // Elements whose events mean the user changed the field.

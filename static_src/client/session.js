@@ -27,10 +27,14 @@ export class SharedDoc {
     this.leaving = false; // unshared: sent until nothing of ours is pending, then dropped
     this.token = ""; // a capability token, sent as t: (access.js)
     this.access = "edit"; // "view" or "none" when the gateway's x: line says so
+    this.nullifying = false; // to be deleted on the gateway: sends N: once, then dropped
+    this.sentEdit = false; // the last lines() carried an edit of ours
   }
 
   // This document's lines of the next request.
   lines(dmp) {
+    this.sentEdit = false;
+    if (this.nullifying) return [`N:${this.name}`];
     const text = wellFormed(this.adapter.getText());
     const merging = this.adapter.merge();
     const head = `f:${this.serverVersion}:${this.name}`;
@@ -50,12 +54,15 @@ export class SharedDoc {
       this.editStack.push({ version: this.clientVersion, line, real });
       this.clientVersion += 1;
       this.shadow = text;
+      this.sentEdit = real;
+      if (this.adapter.sentDiff) this.adapter.sentDiff(diffs);
     }
     return [head, ...this.editStack.map((edit) => edit.line)];
   }
 
   // Edits of ours the server has not confirmed, or text not yet diffed.
   pending() {
+    if (this.nullifying) return true;
     return !this.deltaOk || this.editStack.some((edit) => edit.real) ||
       this.adapter.getText() !== this.shadow;
   }
@@ -83,6 +90,9 @@ export class SharedDoc {
     if (diffs.some(([op]) => op !== EQUAL)) {
       if (letter === "D" || !this.adapter.merge()) {
         changed = this.adapter.setText(shadow);
+      } else if (this.adapter.patch) {
+        // A page's own shareObj merges through its patchClientText.
+        changed = this.adapter.patch(this.shadow, diffs);
       } else {
         // The caret map keeps a caret with the text typed beside it.
         changed = this.adapter.setText(...mergeMapped(dmp, this.shadow, this.adapter.getText(), shadow));
@@ -120,6 +130,7 @@ export class Session {
     this.user = user;
     this.dmp = dmp;
     this.docs = new Map();
+    this.sentEdit = false; // the last request carried an edit of ours
   }
 
   // The next request: every document's unacknowledged edits (an idle
@@ -127,9 +138,12 @@ export class Session {
   request() {
     const lines = [`u:${this.user}`];
     let token = "";
+    this.sentEdit = false;
     for (const doc of this.docs.values()) {
       if (doc.token !== token) lines.push(`t:${(token = doc.token)}`); // holds until the next t:
       lines.push(...doc.lines(this.dmp));
+      this.sentEdit = this.sentEdit || doc.sentEdit;
+      if (doc.adapter && doc.adapter.mirror) doc.adapter.mirror(doc);
     }
     return lines.join("\n") + "\n\n";
   }
@@ -160,6 +174,7 @@ export class Session {
         if (doc.takeRaw(letter, version, rest, acked)) changed.add(doc);
       }
     }
+    for (const d of this.docs.values()) if (d.adapter && d.adapter.mirror) d.adapter.mirror(d);
     return changed;
   }
 

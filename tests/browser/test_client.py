@@ -119,21 +119,38 @@ def test_the_watchdog_restarts_a_sync_that_never_answers(site, other_origin, ope
     wait_text(other, "stuck?")
 
 
-def test_the_interval_adapts_between_min_and_max(site, open_page, doc_name):
-    page = open_page(f"{site.url}/test/{doc_name}.html",
-                     html=bare_page(site.url, doc_name, "mobwrite.minSync = 200; mobwrite.maxSync = 1600;"))
-    requests = gateway_requests(page)
-    wait_status(page, "synced")
-    page.wait_for_timeout(6000)  # idle: the gaps grow towards maxSync
-    idle = [b[0] - a[0] for a, b in zip(requests, requests[1:])]
-    assert max(idle) > 1.2 and max(idle) < 3.0, idle
-    start = len(requests)
-    page.click("#t")
-    for _ in range(10):
-        page.keyboard.type("x")
-        page.wait_for_timeout(150)
-    typing = [b[0] - a[0] for a, b in zip(requests[start:], requests[start + 1:])]
-    assert typing and max(typing) < 0.8, typing  # while typing: about minSync
+# Every value mobwrite.syncInterval takes, as it changes after each sync.
+RECORD_INTERVALS = """() => { window.intervals = [mobwrite.syncInterval];
+  setInterval(() => { const v = mobwrite.syncInterval;
+    if (v !== intervals[intervals.length - 1]) intervals.push(v); }, 10); }"""
+
+
+def test_the_interval_follows_the_original_curve(site, open_page, doc_name):
+    # The original's curve, in steps of the range (3000 - 200 = 2800 ms):
+    # +10% after a quiet sync, -40% after one that sent our edit, -20%
+    # after one that brought someone else's; always within min and max.
+    settings = "mobwrite.minSyncInterval = 200; mobwrite.maxSyncInterval = 3000;"
+    a = open_page(f"{site.url}/test/{doc_name}.html", html=bare_page(site.url, doc_name, settings))
+    b = open_page(f"{site.url}/test/{doc_name}.html", html=bare_page(site.url, doc_name, settings))
+    wait_status(a, "synced")
+    wait_status(b, "synced")
+    a.evaluate(RECORD_INTERVALS)
+    a.wait_for_function("mobwrite.syncInterval === 3000", timeout=20_000)  # idle: grows to max
+    idle = a.evaluate("intervals")
+    steps = [round(y - x) for x, y in zip(idle, idle[1:])]
+    assert steps and all(step == 280 for step in steps[:-1]) and 0 < steps[-1] <= 280, idle
+    # Our edit: the sync that sends it takes 1120 ms off.
+    a.evaluate("intervals = [mobwrite.syncInterval]")
+    type_at_end(a, "x")
+    a.wait_for_function("intervals.length > 1", timeout=10_000)
+    assert round(a.evaluate("intervals[1]")) == 3000 - 1120
+    # Someone else's: 560 ms off, from wherever the interval is then.
+    a.wait_for_function("mobwrite.syncInterval === 3000", timeout=20_000)
+    a.evaluate("intervals = [mobwrite.syncInterval]")
+    type_at_end(b, "y")
+    b.evaluate("mobwrite.syncNow()")
+    wait_text(a, "xy")
+    assert 3000 - 560 in [round(v) for v in a.evaluate("intervals")], a.evaluate("intervals")
 
 
 def test_a_final_sync_goes_out_when_the_page_is_left(site, open_page, doc_name):

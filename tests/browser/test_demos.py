@@ -136,11 +136,11 @@ def test_form_number_is_overwritten_not_merged(site, open_page, doc_name):
     # On the wire: a number goes as D (overwrite), text as d (merge). (An
     # idle poll of the still empty field may go as d: it changes nothing.)
     lines = [line for name, line in sent(requests)
-             if name == f"form:{doc_name}:demo_quantity" and carries_edit(line)]
+             if name == f"form:{doc_name}:quantity" and carries_edit(line)]
     assert any(line.startswith("D:") for line in lines), lines
     assert not any(line.startswith("d:") for line in lines), lines
     notes = [line for name, line in sent(requests)
-             if name == f"form:{doc_name}:demo_notes" and line[0] in "dD"]  # not the joining r:
+             if name == f"form:{doc_name}:notes" and line[0] in "dD"]  # not the joining r:
     assert notes and all(line.startswith("d:") for line in notes), notes
 
 

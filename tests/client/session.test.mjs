@@ -140,3 +140,29 @@ test("lengths count UTF-16 units, like the server", () => {
   s.receive("F:1:d\nd:1:=2\t+!\n\n");
   assert.equal(box.text, "🎉!");
 });
+
+test("a nullified document sends N: and nothing else", () => {
+  const [s, , doc] = joined("u1", "gone", "text");
+  doc.nullifying = true;
+  assert.equal(s.request(), "u:u1\nN:gone\n\n");
+  assert.ok(doc.pending()); // until the client drops it after the answer
+});
+
+test("sentEdit tells a request with an edit of ours from an idle poll", () => {
+  const [s, box] = joined("u1", "doc");
+  s.request();
+  assert.equal(s.sentEdit, false);
+  box.text = "typed";
+  s.request();
+  assert.equal(s.sentEdit, true);
+});
+
+test("an adapter with patch() merges a d: delta through it", () => {
+  const [s, box, doc] = joined("u1", "doc");
+  const calls = [];
+  box.patch = (shadow, diffs) => { calls.push([shadow, diffs.length]); box.text = "Hi"; return true; };
+  const changed = s.receive("F:1:doc\nd:1:+Hi\n\n");
+  assert.deepEqual(calls, [["", 1]]);
+  assert.ok(changed.has(doc));
+  assert.equal(doc.shadow, "Hi");
+});
