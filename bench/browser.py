@@ -170,7 +170,7 @@ def main(argv=None):
     parser.add_argument("--keystrokes", type=int, help="trace keystrokes typed (default 200; quick 60; at least 6)")
     parser.add_argument("--idle-repeats", type=int, help="idle keystrokes (default 5; quick 2)")
     parser.add_argument("--idle-wait", type=float, default=60,
-                        help="seconds idle before each (default 25, for the interval to reach maxSync)")
+                        help="seconds idle before each (default 60: the interval grows by a tenth per quiet sync, as the original's)")
     parser.add_argument("--zips", default=os.environ.get("ZIPSERVE_DIR") or os.path.join(ROOT, "static_build"))
     args = parser.parse_args(argv)
     keystrokes = args.keystrokes or (60 if args.quick else 200)
