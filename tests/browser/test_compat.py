@@ -5,8 +5,9 @@ on our bundle in real Chromium, and two pages converge on every field.
 Also: the landing page links every demo."""
 
 import re
-import time
 import zipfile
+
+from pages import agree
 
 SYNC_SECONDS = 30
 
@@ -31,18 +32,6 @@ def open_compat(open_page, site, doc):
     page = open_page(f"{site.url}/static/mobwrite/demos/original.html?doc={doc}")
     page.wait_for_function("mobwrite.status === 'synced'", timeout=SYNC_SECONDS * 1000)
     return page
-
-
-def agree(pages, timeout=SYNC_SECONDS):
-    deadline = time.monotonic() + timeout
-    while True:
-        values = [page.evaluate(STATE) for page in pages]
-        if all(value == values[0] for value in values):
-            return values[0]
-        assert time.monotonic() < deadline, f"the pages never agreed: {values}"
-        for page in pages:
-            page.evaluate("mobwrite.syncNow()")
-        pages[0].wait_for_timeout(250)
 
 
 def doc_id(doc_name):
@@ -79,12 +68,12 @@ def test_original_client_page_converges_on_every_field(site, open_page, doc_name
             "start": "2024-05-01", "end": "2024-05-03", "startTime": "09:30", "endTime": "17:00",
             "allday": False, "timesDisabled": False, "timesState": "shown", "show": "free",
             "guests": ["ann", "cy"], "passcode": "hunter2", "calendar": "work", "calendarShown": "work"}
-    assert agree([a, b]) == want  # b's onchange showed the hidden field's value
+    assert agree([a, b], STATE) == want  # b's onchange showed the hidden field's value
 
     # The all-day box: B's own onchange handler runs when A's click arrives.
     a.check("#allday")
     want.update(allday=True, timesDisabled=True, timesState="hidden")
-    assert agree([a, b]) == want
+    assert agree([a, b], STATE) == want
 
     # B edits; A follows. Both guests lists merge: A and B each add one.
     b.click("#body")
@@ -96,7 +85,7 @@ def test_original_client_page_converges_on_every_field(site, open_page, doc_name
     b.uncheck("#allday")
     want.update(body="Agenda: planning and budget", show="busy", end="2024-05-04",
                 passcode="swordfish", allday=False, timesDisabled=False, timesState="shown")
-    assert agree([a, b]) == want
+    assert agree([a, b], STATE) == want
 
 
 def test_passwords_overwrite_and_multiple_selects_merge(site, open_page, doc_name):
@@ -107,7 +96,7 @@ def test_passwords_overwrite_and_multiple_selects_merge(site, open_page, doc_nam
     a.on("request", lambda r: r.method == "POST" and requests.append(r.post_data or ""))
     a.locator("#passcode").press_sequentially("abc")
     a.select_option("#guests", ["bob"])
-    assert agree([a, b])["passcode"] == "abc"
+    assert agree([a, b], STATE)["passcode"] == "abc"
     # Both change both before either syncs: the select keeps both choices
     # (merged, as the original), the password is one writer's (overwritten).
     a.fill("#passcode", "abcX")
@@ -116,7 +105,7 @@ def test_passwords_overwrite_and_multiple_selects_merge(site, open_page, doc_nam
     b.select_option("#guests", ["bob", "di"])
     a.evaluate("mobwrite.syncNow()")
     b.evaluate("mobwrite.syncNow()")
-    state = agree([a, b])
+    state = agree([a, b], STATE)
     assert state["passcode"] in ("abcX", "Yabc"), state
     assert state["guests"] == ["ann", "bob", "di"], state
     from urllib.parse import parse_qs
@@ -133,12 +122,12 @@ def test_a_shareobj_subclass_of_the_page_syncs_through_its_own_methods(site, ope
     # Merged through the subclass's getClientText/setClientText (patchClientText
     # inherited from shareObj): both ends' words stay.
     a.locator("#title").press_sequentially("Left")
-    assert agree([a, b])["title"] == "Left"
+    assert agree([a, b], STATE)["title"] == "Left"
     a.click("#title")
     a.keyboard.press("End")
     a.keyboard.type(" end")
     b.evaluate("""() => { const t = document.getElementById("title"); t.textContent = "The " + t.textContent; }""")
-    assert agree([a, b])["title"] == "The Left end"
+    assert agree([a, b], STATE)["title"] == "The Left end"
     # The state fields of the original shareObj are there and current.
     fields = a.evaluate("""() => { const o = mobwrite.shared.title;
         return [o.file, o.shadowText, o.clientVersion > 0, o.serverVersion > 0, Array.isArray(o.editStack),

@@ -2,13 +2,13 @@
 people: the shared form (every kind of field), the spreadsheet, and the
 embed page on another origin syncing through the p= script transport."""
 
-import time
 import zipfile
 from urllib.parse import parse_qs, urlsplit
 
 # The origin embed.html names in its absolute URLs (the local dev server's).
 DEV_ORIGIN = "http://127.0.0.1:8080"
-SYNC_SECONDS = 30  # the sync interval grows to 10 s when idle; a few rounds
+from pages import agree
+
 
 # Everything the form demo shows, as plain values.
 FORM_STATE = """() => {
@@ -52,21 +52,6 @@ def open_demo(open_page, url):
     page = open_page(url)
     page.wait_for_selector("body[data-ready]", state="attached", timeout=30_000)
     return page
-
-
-def agree(pages, state, timeout=SYNC_SECONDS):
-    """What the JS function ``state`` returns on every page once all pages
-    return the same. Each round asks every page to sync now rather than
-    wait for its timer; two pages must agree, so this polls from here."""
-    deadline = time.monotonic() + timeout
-    while True:
-        values = [page.evaluate(state) for page in pages]
-        if all(value == values[0] for value in values):
-            return values[0]
-        assert time.monotonic() < deadline, f"the pages never agreed: {values}"
-        for page in pages:
-            page.evaluate("mobwrite.syncNow()")
-        pages[0].wait_for_timeout(250)
 
 
 def sent(requests):
