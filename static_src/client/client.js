@@ -62,6 +62,7 @@ export class Client {
       doc.leaving = false;
       doc.nullifying = false;
       doc.announced = announced;
+      doc.element = elements.length === 1 ? elements[0] : null; // what access.js makes read-only
       this.session.docs.set(name, doc);
       this.watch(name, elements);
       if (adapter.mirror) adapter.mirror(doc);
@@ -78,6 +79,7 @@ export class Client {
       this.watch(name, []);
       doc.adapter = frozen(doc.adapter);
       doc.announced = [];
+      doc.element = null;
       // With nullifyAll set, leaving deletes the document on the gateway.
       if (this.settings.nullifyAll) doc.nullifying = true;
       doc.leaving = true;
