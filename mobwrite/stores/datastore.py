@@ -16,7 +16,7 @@ from google.api_core import exceptions as api_exceptions
 from google.cloud import ndb
 
 from ..engine import View
-from . import Store, StoreUnavailable
+from . import Store, StoreUnavailable, history_ndb
 
 log = logging.getLogger("mobwrite.store")
 
@@ -147,13 +147,20 @@ class DatastoreStore(Store):
             with self._cached_views(set(outcome.views) | outcome.deleted_views, lambda: outcome):
                 self._write(outcome, texts=False)
 
-    def transact(self, view_keys, docs, run):
+    def transact(self, view_keys, docs, run, history=None):
         # Calls inside the transaction get retries=0: ndb would otherwise turn
         # a non-transient error in them into one its transaction retries,
         # stalling the request for a minute before failing anyway.
         def attempt():
-            outcome = run(*self._read(view_keys, docs, retries=0))
+            heads = history_ndb.heads_async(_key_name, docs, 0) if history is not None else None
+            views, texts = self._read(view_keys, docs, retries=0)  # the heads go in the same Lookup
+            outcome = run(views, texts)
             self._write(outcome, texts=True, retries=0)
+            if history is not None:
+                planned = history.plan(history_ndb.heads_result(docs, heads), texts, outcome.texts,
+                                       _now().timestamp())
+                for future in history_ndb.put_async(_key_name, *planned, retries=0):
+                    future.check_success()
             return outcome
 
         committed = []
@@ -182,6 +189,18 @@ class DatastoreStore(Store):
             futures += ndb.delete_multi_async(deletes, retries=retries)
         for future in futures:
             future.check_success()
+
+    def history_list(self, doc):
+        with self._context(), _unavailable_on_error():
+            return history_ndb.list_snapshots(_key_name, doc)
+
+    def history_get(self, doc, seq):
+        with self._context(), _unavailable_on_error():
+            return history_ndb.get_snapshot(_key_name, doc, seq)
+
+    def history_prune(self, policy, now):
+        with self._context(), _unavailable_on_error():
+            return history_ndb.prune(policy, now)
 
     def add_fragment(self, fragment, ttl):
         def attempt():

@@ -9,7 +9,7 @@ import sqlite3
 import threading
 
 from ..engine import View
-from . import Store, now
+from . import Store, history_sql, now
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS texts (doc TEXT PRIMARY KEY, text TEXT NOT NULL, updated REAL NOT NULL);
@@ -31,7 +31,7 @@ class SqliteStore(Store):
         if path != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         self._local = threading.local()
-        self._connection().executescript(_SCHEMA)
+        self._connection().executescript(_SCHEMA + history_sql.SCHEMA)
 
     def _db(self):
         return _Transaction(self._connection())
@@ -79,11 +79,15 @@ class SqliteStore(Store):
         db.executemany("INSERT OR REPLACE INTO shadows VALUES (?, ?, ?)",
                        [(u, d, outcome.views[(u, d)].shadow) for u, d in outcome.new_shadows])
 
-    def transact(self, view_keys, docs, run):
+    def transact(self, view_keys, docs, run, history=None):
         with self._db().immediate() as db:
-            outcome = run(*self._read(db, view_keys, docs))
+            views, texts = self._read(db, view_keys, docs)
+            outcome = run(views, texts)
             self._write_views(db, outcome)
             stamp = now()
+            if history is not None:
+                heads = history_sql.read_heads(db, list(outcome.texts))
+                history_sql.write(db, *history.plan(heads, texts, outcome.texts, stamp))
             for doc, text in outcome.texts.items():
                 if text is None:
                     db.execute("DELETE FROM texts WHERE doc=?", (doc,))
@@ -114,6 +118,18 @@ class SqliteStore(Store):
                                (text_cutoff,)).rowcount
             buffers = db.execute("DELETE FROM fragments WHERE created<?", (buffer_cutoff,)).rowcount
         return {"views": views, "texts": texts, "buffers": buffers}
+
+    def history_list(self, doc):
+        with self._db() as db:
+            return history_sql.list_snapshots(db, doc)
+
+    def history_get(self, doc, seq):
+        with self._db() as db:
+            return history_sql.get_snapshot(db, doc, seq)
+
+    def history_prune(self, policy, now):
+        with self._db().immediate() as db:
+            return history_sql.prune(db, policy, now)
 
     def close(self):
         db = getattr(self._local, "db", None)
