@@ -5,6 +5,8 @@ client, makes from it the buffers, the view cache and ndb's global cache
 (once each), and hands them to the store and the service.
 """
 
+from .history import DAY, HistoryPolicy
+from .presence import Presence
 from .service import SyncService
 from .stores.cache import open_cache
 
@@ -15,7 +17,19 @@ def build_service(settings, store=None):
     cache = open_cache(settings)
     store = store or open_store(settings, cache)
     buffers = cache.buffers() if cache is not None else store
-    return SyncService(settings, store, buffers, cache)
+    service = SyncService(settings, store, buffers, cache)
+    # Issue 13: history and presence, handed in like everything else.
+    service.history = history_policy(settings) if settings.history else None
+    if settings.presence:
+        exchange = cache.presence().exchange if cache is not None else store.presence_exchange
+        service.presence = Presence(exchange, settings.presence_timeout, settings.presence_refresh)
+    return service
+
+
+def history_policy(settings):
+    return HistoryPolicy(settings.history_interval, settings.history_max_change,
+                         keep_all=settings.history_keep_all_days * DAY,
+                         keep_daily=settings.history_keep_daily_days * DAY)
 
 
 def open_store(settings, cache=None):

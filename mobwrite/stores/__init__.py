@@ -58,6 +58,11 @@ class Store:
         """Delete the snapshots ``policy.prune`` retires; returns how many."""
         raise NotImplementedError
 
+    def presence_exchange(self, writes, docs, now):
+        """Presence entries without a shared cache (see mobwrite/presence.py):
+        apply ``writes`` {doc: {id: entry or None}}; return {doc: {id: entry}}."""
+        raise NotImplementedError
+
     def add_fragment(self, fragment, ttl):
         """Keep one buffer fragment; when it completes its buffer, delete the
         buffer and return its DATA pieces in index order, else None."""

@@ -7,6 +7,7 @@ cache, so one process opens one Redis client or one memcached pool.
 """
 
 from .buffers import MemcachedBuffers, RedisBuffers
+from .presence_boards import MemcachedPresence, RedisPresence
 from .viewcache import MemcachedViewCache, RedisViewCache
 
 
@@ -22,6 +23,9 @@ class RedisShared:
 
     def view_cache(self, ttl):
         return RedisViewCache(self.client, ttl)
+
+    def presence(self):
+        return RedisPresence(self.client)
 
     def ndb_cache(self):
         from google.cloud import ndb
@@ -43,6 +47,9 @@ class MemcachedShared:
 
     def view_cache(self, ttl):
         return MemcachedViewCache(self.client, ttl)
+
+    def presence(self):
+        return MemcachedPresence(self.client)
 
     def ndb_cache(self):
         from google.cloud import ndb

@@ -17,6 +17,7 @@ from google.cloud import ndb
 
 from ..engine import View
 from . import Store, StoreUnavailable, history_ndb
+from .presence_boards import merge as merge_presence
 
 log = logging.getLogger("mobwrite.store")
 
@@ -45,6 +46,12 @@ class Buffer(ndb.Model):
     _use_global_cache = False
     pieces = ndb.JsonProperty(compressed=True)  # {"index": data}
     updated = ndb.DateTimeProperty(tzinfo=_UTC)
+
+
+class Presence(ndb.Model):
+    """Who is in one document, when no shared cache holds it (issue 13)."""
+    _use_global_cache = False
+    entries = ndb.JsonProperty(compressed=True)  # {public id: entry}
 
 
 # Key names carry a prefix so no user-chosen name can hit Datastore's
@@ -201,6 +208,22 @@ class DatastoreStore(Store):
     def history_prune(self, policy, now):
         with self._context(), _unavailable_on_error():
             return history_ndb.prune(policy, now)
+
+    def presence_exchange(self, writes, docs, now):
+        # Without a cache: one Lookup, and one Commit when something changed.
+        # Writes are not transactional; a lost race heals at the next refresh.
+        wanted = sorted(set(docs) | set(writes))
+        with self._context(), _unavailable_on_error():
+            keys = [ndb.Key(Presence, _key_name("p:", doc)) for doc in wanted]
+            found = dict(zip(wanted, ndb.get_multi(keys)))
+            current = {doc: (e.entries or {}) if e is not None else {} for doc, e in found.items()}
+            puts = []
+            for doc, entries in writes.items():
+                current[doc] = merge_presence(current[doc], entries, now)
+                puts.append(Presence(key=ndb.Key(Presence, _key_name("p:", doc)), entries=current[doc]))
+            if puts:
+                ndb.put_multi(puts)
+        return {doc: current[doc] for doc in docs}
 
     def add_fragment(self, fragment, ttl):
         def attempt():

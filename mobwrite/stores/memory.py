@@ -3,6 +3,7 @@
 import threading
 
 from . import Store, now
+from .presence_boards import merge
 
 
 class MemoryStore(Store):
@@ -13,6 +14,7 @@ class MemoryStore(Store):
         self._buffers = {}    # (id, size) -> ({index: data}, updated)
         self._heads = {}      # doc -> history.Head
         self._snapshots = {}  # doc -> {seq: history.Snapshot}
+        self._presence = {}   # doc -> {public id: entry}
 
     def read(self, view_keys, docs):
         with self._lock:
@@ -60,6 +62,12 @@ class MemoryStore(Store):
                     del snaps[seq]
                     count += 1
             return count
+
+    def presence_exchange(self, writes, docs, now):
+        with self._lock:
+            for doc, entries in writes.items():
+                self._presence[doc] = merge(self._presence.get(doc, {}), entries, now)
+            return {doc: dict(self._presence.get(doc, {})) for doc in docs}
 
     def _save_views(self, outcome):
         stamp = now()

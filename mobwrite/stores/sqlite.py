@@ -4,12 +4,13 @@ Writers take the database lock up front (BEGIN IMMEDIATE), which serialises
 read-patch-write across gunicorn workers; readers never block in WAL mode.
 """
 
+import json
 import os
 import sqlite3
 import threading
 
 from ..engine import View
-from . import Store, history_sql, now
+from . import Store, history_sql, now, presence_boards
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS texts (doc TEXT PRIMARY KEY, text TEXT NOT NULL, updated REAL NOT NULL);
@@ -19,6 +20,8 @@ CREATE TABLE IF NOT EXISTS views (user TEXT NOT NULL, doc TEXT NOT NULL, state T
 CREATE TABLE IF NOT EXISTS shadows (user TEXT NOT NULL, doc TEXT NOT NULL, shadow TEXT NOT NULL,
                                     PRIMARY KEY (user, doc));
 CREATE INDEX IF NOT EXISTS views_by_doc ON views (doc);
+CREATE TABLE IF NOT EXISTS presence (doc TEXT NOT NULL, id TEXT NOT NULL, entry TEXT NOT NULL,
+                                     seen REAL NOT NULL, PRIMARY KEY (doc, id));
 CREATE TABLE IF NOT EXISTS fragments (id TEXT NOT NULL, size INTEGER NOT NULL, idx INTEGER NOT NULL,
                                       data TEXT NOT NULL, created REAL NOT NULL,
                                       PRIMARY KEY (id, size, idx));
@@ -130,6 +133,18 @@ class SqliteStore(Store):
     def history_prune(self, policy, now):
         with self._db().immediate() as db:
             return history_sql.prune(db, policy, now)
+
+    def presence_exchange(self, writes, docs, now):
+        with (self._db().immediate() if writes else self._db()) as db:
+            if writes:
+                db.execute("DELETE FROM presence WHERE seen<?", (now - presence_boards.KEEP,))
+            for doc, entries in writes.items():
+                db.executemany("DELETE FROM presence WHERE doc=? AND id=?",
+                               [(doc, pid) for pid, e in entries.items() if e is None])
+                db.executemany("INSERT OR REPLACE INTO presence VALUES (?, ?, ?, ?)",
+                               [(doc, pid, json.dumps(e), e["seen"]) for pid, e in entries.items() if e is not None])
+            return {doc: {pid: json.loads(e) for pid, e in
+                          db.execute("SELECT id, entry FROM presence WHERE doc=?", (doc,))} for doc in docs}
 
     def close(self):
         db = getattr(self._local, "db", None)
