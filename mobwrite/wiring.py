@@ -21,7 +21,8 @@ def build_service(settings, store=None):
     # Issue 13: history and presence, handed in like everything else.
     service.history = history_policy(settings) if settings.history else None
     if settings.presence:
-        exchange = cache.presence().exchange if cache is not None else store.presence_exchange
+        scope = "%s\0%s\0%s" % (settings.store, settings.project, settings.namespace or settings.sqlite_path)
+        exchange = cache.presence(scope).exchange if cache is not None else store.presence_exchange
         service.presence = Presence(exchange, settings.presence_timeout, settings.presence_refresh)
     return service
 

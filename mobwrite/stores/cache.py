@@ -24,8 +24,8 @@ class RedisShared:
     def view_cache(self, ttl):
         return RedisViewCache(self.client, ttl)
 
-    def presence(self):
-        return RedisPresence(self.client)
+    def presence(self, scope):
+        return RedisPresence(self.client, scope)
 
     def ndb_cache(self):
         from google.cloud import ndb
@@ -48,8 +48,8 @@ class MemcachedShared:
     def view_cache(self, ttl):
         return MemcachedViewCache(self.client, ttl)
 
-    def presence(self):
-        return MemcachedPresence(self.client)
+    def presence(self, scope):
+        return MemcachedPresence(self.client, scope)
 
     def ndb_cache(self):
         from google.cloud import ndb

@@ -13,18 +13,23 @@ _PREFIX = "mobwrite:presence:"
 KEEP = 120
 
 
-def _key(doc):
-    return _PREFIX + hashlib.sha256(doc.encode("utf-8")).hexdigest()
+class _Scoped:
+    """Keys per deployment: several (a project and namespace each, or a test
+    each) may share one cache."""
+
+    def __init__(self, client, scope):
+        self.client, self.scope = client, scope
+
+    def _key(self, doc):
+        return _PREFIX + hashlib.sha256(("%s\0%s" % (self.scope, doc)).encode("utf-8")).hexdigest()
 
 
-class RedisPresence:
+class RedisPresence(_Scoped):
     """A hash per document, field = public id; one pipeline per exchange."""
 
-    def __init__(self, redis):
-        self.redis = redis
-
     def exchange(self, writes, docs, now):
-        pipe = self.redis.pipeline(transaction=False)
+        _key = self._key
+        pipe = self.client.pipeline(transaction=False)
         for doc, entries in writes.items():
             gone = [pid for pid, e in entries.items() if e is None]
             kept = {pid: json.dumps(e) for pid, e in entries.items() if e is not None}
@@ -40,14 +45,12 @@ class RedisPresence:
         return {doc: {k.decode(): json.loads(v) for k, v in raw.items()} for doc, raw in zip(docs, read)}
 
 
-class MemcachedPresence:
+class MemcachedPresence(_Scoped):
     """A JSON map per document, changed with gets/cas (a lost race is healed
     by the writer's next refresh)."""
 
-    def __init__(self, client):
-        self.client = client
-
     def exchange(self, writes, docs, now):
+        _key = self._key
         for doc, entries in writes.items():
             for _ in range(3):
                 raw, cas = self.client.gets(_key(doc))
