@@ -6,6 +6,8 @@
     mobwrite sync URL DOC FILE           merge FILE and the document both ways, keeping
                                          state beside it in FILE.mobwrite.json
     mobwrite loadtest URL --rate HZ --docs N --duration S
+    mobwrite history URL DOC             list the document's snapshots
+    mobwrite restore URL DOC SNAPSHOT    make a snapshot the document's text again
 
 URL is the gateway (``http://host:8080/scripts/q.py``) or just the server
 (``http://host:8080``, meaning its ``/scripts/q.py``). Talks HTTP with the
@@ -21,6 +23,7 @@ import time
 
 from .commands import download, nullify, upload
 from .files import read_text
+from .history import history_lines, restore
 from .loadtest import loadtest
 from .syncfile import sync_file
 from .transport import EXIT_FAILED, EXIT_USAGE, CliError, gateway_url
@@ -58,7 +61,21 @@ def build_parser():
     p.add_argument("--duration", type=_positive(float), default=10.0, help="seconds (default 10)")
     p.add_argument("--edit-prob", type=float, default=0.25, help="chance a sync carries an edit (default 0.25)")
     p.add_argument("--no-progress", action="store_true")
+    p = sub.add_parser("history", help="list the document's snapshots (id, time, size, who)")
+    p.add_argument("url"), p.add_argument("doc")
+    p = sub.add_parser("restore", help="make snapshot SNAPSHOT the document's text (everyone converges to it)")
+    p.add_argument("url"), p.add_argument("doc"), p.add_argument("snapshot")
     return parser
+
+
+def run_history(url, args):
+    for line in history_lines(url, args.doc):
+        print(line)
+
+
+def run_restore(url, args):
+    result = restore(url, args.doc, args.snapshot)
+    print("restored #%d as snapshot #%s" % (result["restored"], result["snapshot"]))
 
 
 def run_download(url, args):
@@ -93,7 +110,7 @@ def run_loadtest(url, args):
 
 
 COMMANDS = {"download": run_download, "upload": run_upload, "nullify": run_nullify,
-            "sync": run_sync, "loadtest": run_loadtest}
+            "sync": run_sync, "loadtest": run_loadtest, "history": run_history, "restore": run_restore}
 
 
 def main(argv=None):
