@@ -18,6 +18,7 @@ const mobwrite = {
   maxSync: 10000,
   timeoutInterval: 30000,
   maxGetLength: 2000, // longest p= URL; longer requests go as b: fragments
+  user: null, // {name, color}: set it to appear in others' presence lists (issue 13)
 };
 
 const client = new Client(mobwrite, gatewayDefault);
@@ -28,6 +29,8 @@ Object.assign(mobwrite, {
   unshare: (...targets) => client.unshare(targets),
   syncNow: () => client.syncNow(),
   onStatus: (fn) => client.onStatus(fn),
+  // fn(Map of document name -> [{id, name, color, caret}]) after each answer.
+  onPresence: (fn) => client.onPresence(fn),
   // The p= transport's answers arrive as mobwrite.callback("...").
   callback: (text) => client.channel.callback(text),
 });

@@ -8,6 +8,7 @@
 import { decodeText, encodeText, wellFormed } from "./codec.js";
 import { EQUAL, diff } from "./diffs.js";
 import { mergeMapped } from "./merge.js";
+import { parseWho, presenceLine, withPresence } from "./presence.js";
 
 export class SharedDoc {
   constructor(name, adapter) {
@@ -117,13 +118,28 @@ export class Session {
     this.user = user;
     this.dmp = dmp;
     this.docs = new Map();
+    this.presenceOf = null; // (doc) => {name, color, caret} for a p: line, or null
+    this.people = new Map(); // document name -> who else is there, from w: lines
   }
 
   // The next request: every document's unacknowledged edits (an idle
   // document sends a no-op delta, which asks for the server's changes).
   request() {
     const lines = [`u:${this.user}`];
-    for (const doc of this.docs.values()) lines.push(...doc.lines(this.dmp));
+    for (const doc of this.docs.values()) {
+      lines.push(...withPresence(doc.lines(this.dmp), this.presenceOf && this.presenceOf(doc)));
+    }
+    return lines.join("\n") + "\n\n";
+  }
+
+  // The page's last beacon: say we are gone (and send what is pending).
+  farewell() {
+    const gone = presenceLine({ gone: 1 });
+    const lines = [`u:${this.user}`];
+    for (const doc of this.docs.values()) {
+      const own = doc.pending() ? doc.lines(this.dmp) : [`f:${doc.serverVersion}:${doc.name}`];
+      lines.push(own[0], gone, ...own.slice(1));
+    }
     return lines.join("\n") + "\n\n";
   }
 
@@ -134,6 +150,11 @@ export class Session {
     let doc = null;
     let acked = 0;
     for (const line of answer.split("\n")) {
+      if (line.startsWith("w:")) {
+        const who = parseWho(line.slice(2));
+        if (who && this.docs.has(who.doc)) this.people.set(who.doc, who.people);
+        continue;
+      }
       const letter = line[0];
       if (line[1] !== ":" || !"fFdDrR".includes(letter)) continue;
       const match = /^(\d{1,10}):/.exec(line.slice(2));
