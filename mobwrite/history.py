@@ -100,7 +100,7 @@ class HistoryPolicy:
         edit = changed_size(old, new)
         changed = head.changed + edit
         all_users = sorted(set(head.users) | set(users))
-        drastic = edit > self.max_fraction * len(old or "") >= 10  # most of the text at once
+        drastic = len(old or "") >= 10 and edit > self.max_fraction * len(old)  # most of the text at once
         if not (note or drastic or now - head.time >= self.interval or changed > self.max_change):
             return [], Head(head.seq, head.time, True, changed, now, all_users)
         taken = []
