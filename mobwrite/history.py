@@ -11,6 +11,8 @@ import datetime
 import json
 import zlib
 
+from .protocol import may_change_text
+
 DAY = 24 * 60 * 60
 
 
@@ -137,7 +139,6 @@ class HistoryPolicy:
 
 def editors(actions):
     """Per document, the users whose lines in this request could change its text."""
-    from .protocol import may_change_text  # pure, and keeps this module's imports light
     found = {}
     for action in actions:
         if action.kind != "n" and may_change_text([action]):
