@@ -65,5 +65,11 @@ def test_presence_then_delete_everything_and_restore_from_the_panel(open_page, s
     assert ann.inner_text("#history-note").startswith("Restored"), ann.inner_text("#history-note")
     assert converge([ann, bob]) == "Minutes: ship the history panel on Friday."
 
+    # The landing page's recent list (this browser context's) counts who is in.
+    landing = open_page(f"{site.url}/static/mobwrite/index.html", bob.context)
+    landing.wait_for_function("""() => (document.querySelector("#recent .here") || {}).textContent === " · 2 here" """,
+                              timeout=SYNC_TIMEOUT_MS)
+    landing.close()
+
     bob.close()                            # pagehide: its beacon says Bob is gone
     _people(ann, [])
