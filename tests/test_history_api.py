@@ -87,6 +87,7 @@ def test_history_off_means_not_found(settings, store):
     assert http.get("/history/list?doc=doc").status_code == 404
 
 
+@pytest.mark.parametrize("backend", ["memory", "sqlite", "datastore"])
 def test_cron_prunes_old_snapshots(app, settings):
     http = app.test_client()
     ann = Client("ann")
@@ -130,6 +131,7 @@ def test_presence_appears_and_leaves(app):
         "doc": [{"name": "", "color": ""}, {"name": "Bob", "color": ""}], "other": []}
 
 
+@pytest.mark.parametrize("backend", ["memory", "datastore+redis"])
 def test_presence_times_out(settings, store):
     import dataclasses
     http = create_app(dataclasses.replace(settings, presence_timeout=0.5, presence_refresh=0.1), store).test_client()
