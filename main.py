@@ -7,7 +7,7 @@ Importing this module opens nothing: ``app`` is built on first use.
 from flask import Flask
 
 import zipserve
-from mobwrite import fastpath, gateway, logs, serving, wiring
+from mobwrite import fastpath, gateway, historyapi, logs, serving, wiring
 from mobwrite.config import Settings
 
 
@@ -21,6 +21,7 @@ def create_app(settings=None, store=None):
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body
     app.extensions["mobwrite"] = service
     app.register_blueprint(gateway.create_blueprint(service))
+    app.register_blueprint(historyapi.create_blueprint(service))  # issue 13: history, presence
     app.register_blueprint(zipserve.create_blueprint(), url_prefix="/static")
     gateway.install_error_handlers(app)
     if settings.fast_path:

@@ -10,6 +10,11 @@ def _on_app_engine(environ):
     return bool(environ.get("GAE_ENV", "").startswith("standard") or environ.get("GAE_APPLICATION"))
 
 
+def _flag(environ, name, default):
+    raw = environ.get(name, "").strip().lower()
+    return default if not raw else raw not in ("0", "off", "false", "no")
+
+
 @dataclasses.dataclass(frozen=True)
 class Settings:
     store: str = "sqlite"
@@ -48,6 +53,15 @@ class Settings:
     rate_doc_edits: int = 3000     # writing requests per document per window: 50 typists at 1 sync/s
     max_docs_per_request: int = 100
     max_names_per_user: int = 1000  # documents one user id may open per window
+    # History and presence (issue 13; README "History" and "Presence").
+    history: bool = True
+    history_interval: float = 30.0
+    history_max_change: int = 500
+    history_keep_all_days: float = 7.0
+    history_keep_daily_days: float = 90.0
+    presence: bool = True
+    presence_timeout: float = 30.0
+    presence_refresh: float = 5.0
 
     @classmethod
     def from_env(cls, environ=None):
@@ -86,6 +100,14 @@ class Settings:
             workers=num("WEB_CONCURRENCY", cls.workers),
             threads=num("MOBWRITE_THREADS", cls.threads),
             **_access_from_env(env, num),
+            history=_flag(env, "MOBWRITE_HISTORY", cls.history),
+            history_interval=num("MOBWRITE_HISTORY_INTERVAL", cls.history_interval, float),
+            history_max_change=num("MOBWRITE_HISTORY_MAX_CHANGE", cls.history_max_change),
+            history_keep_all_days=num("MOBWRITE_HISTORY_KEEP_ALL_DAYS", cls.history_keep_all_days, float),
+            history_keep_daily_days=num("MOBWRITE_HISTORY_KEEP_DAILY_DAYS", cls.history_keep_daily_days, float),
+            presence=_flag(env, "MOBWRITE_PRESENCE", cls.presence),
+            presence_timeout=num("MOBWRITE_PRESENCE_TIMEOUT", cls.presence_timeout, float),
+            presence_refresh=num("MOBWRITE_PRESENCE_REFRESH", cls.presence_refresh, float),
         )
 
 

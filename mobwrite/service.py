@@ -8,7 +8,7 @@ import logging
 import time
 import urllib.parse
 
-from . import access, protocol
+from . import access, history, presence, protocol
 from .engine import Engine
 
 log = logging.getLogger("mobwrite.sync")
@@ -25,6 +25,8 @@ class SyncService:
         self.cache = cache      # the shared cache the parts above came from, kept to close it
         self.engine = Engine(settings.max_chars, settings.diff_timeout)
         self.guard = guard      # issue 12: an access.Guard (policy, keys, limiter), or None: open, unlimited
+        self.history = None   # a history.HistoryPolicy, set by wiring (issue 13)
+        self.presence = None  # a presence.Presence, set by wiring (issue 13)
 
     def handle(self, text, client_ip=None):
         """Answer lines for one request's text (PROTOCOL.md); [] when there is
@@ -41,7 +43,9 @@ class SyncService:
             joined = self._add_fragment(fragment, depth)
             if joined is not None:
                 return self._handle(joined, depth + 1)
+        infos, asking = presence.parse(text, request.actions) if self.presence is not None else ({}, ())
         if not request.actions:
+            self._presence_lines(infos, ())  # a leaving page's beacon has no edit
             return []
         screened = self.guard.screen(request.actions) if self.guard else access.Screened(request.actions, [], [])
         for note in screened.notes:
@@ -49,16 +53,37 @@ class SyncService:
         if not screened.actions:
             return screened.lines
         started = time.perf_counter()
-        outcome = self.sync(screened.actions)
+        outcome = self.sync(screened.actions, infos)
         for note in outcome.notes:
             log.warning(note)
         log.debug("sync: %d actions, %d docs, %s, %.1f ms", len(request.actions),
                   len({a.doc for a in request.actions}),
                   "text written" if outcome.changes_text else "views only",
                   (time.perf_counter() - started) * 1000)
-        return screened.lines + outcome.lines
+        return screened.lines + outcome.lines + self._presence_lines(infos, asking)
 
-    def sync(self, actions):
+    def _presence_lines(self, infos, asking):
+        """``w:`` lines (issue 13); presence is best effort, never a failed sync."""
+        if not infos:
+            return []
+        try:
+            found = self.presence.sync(infos, time.time())
+        except Exception:  # noqa: BLE001 - a cache or store hiccup costs presence, not the edit
+            log.warning("presence unavailable", exc_info=True)
+            return []
+        return [presence.answer_line(doc, people) for doc, people in found.items() if doc in asking]
+
+    def _recorder(self, actions, infos):
+        """What the store needs to keep history for these actions, or None."""
+        if self.history is None:
+            return None
+        labels = {}
+        for doc, users in history.editors(actions).items():
+            labels[doc] = {(infos.get((u, doc)) or presence.Info()).name or "guest-" + presence.public_id(u)[:6]
+                           for u in users}
+        return history.Recorder(self.history, labels)
+
+    def sync(self, actions, infos=None):
         view_keys = list(dict.fromkeys((a.user, a.doc) for a in actions))
         docs = list(dict.fromkeys(a.doc for a in actions))
 
@@ -70,13 +95,15 @@ class SyncService:
             if not outcome.changes_text:
                 self.store.write_views(outcome)
                 return outcome
-        return self.store.transact(view_keys, docs, run)
+        return self.store.transact(view_keys, docs, run, history=self._recorder(actions, infos or {}))
 
     def cleanup(self, now=None):
         """Delete what has been idle past its timeout; counts by kind."""
         now = time.time() if now is None else now
         s = self.settings
-        return self.store.cleanup(now - s.timeout_view, now - s.timeout_text, now - s.timeout_buffer)
+        counts = self.store.cleanup(now - s.timeout_view, now - s.timeout_text, now - s.timeout_buffer)
+        counts["snapshots"] = self.store.history_prune(self.history, now) if self.history else 0
+        return counts
 
     def close(self):
         self.store.close()

@@ -6,6 +6,8 @@ and hands them to the store and the service.
 """
 
 from . import access, limits
+from .history import DAY, HistoryPolicy
+from .presence import Presence
 from .service import SyncService
 from .stores.cache import open_cache
 
@@ -16,7 +18,14 @@ def build_service(settings, store=None):
     cache = open_cache(settings)
     store = store or open_store(settings, cache)
     buffers = cache.buffers() if cache is not None else store
-    return SyncService(settings, store, buffers, cache, build_guard(settings, cache))
+    service = SyncService(settings, store, buffers, cache, build_guard(settings, cache))
+    # Issue 13: history and presence, handed in like everything else.
+    service.history = history_policy(settings) if settings.history else None
+    if settings.presence:
+        scope = "%s\0%s\0%s" % (settings.store, settings.project, settings.namespace or settings.sqlite_path)
+        exchange = cache.presence(scope).exchange if cache is not None else store.presence_exchange
+        service.presence = Presence(exchange, settings.presence_timeout, settings.presence_refresh)
+    return service
 
 
 def build_guard(settings, cache=None):
@@ -24,6 +33,12 @@ def build_guard(settings, cache=None):
     keys = access.TokenKeys(settings.token_key, settings.token_key_previous) if settings.token_key else None
     limiter = limits.Limiter(settings, limits.open_counters(cache))
     return access.Guard(access.Policy.from_settings(settings), keys, limiter)
+
+
+def history_policy(settings):
+    return HistoryPolicy(settings.history_interval, settings.history_max_change,
+                         keep_all=settings.history_keep_all_days * DAY,
+                         keep_daily=settings.history_keep_daily_days * DAY)
 
 
 def open_store(settings, cache=None):

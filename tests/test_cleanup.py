@@ -27,7 +27,7 @@ def test_app_engine_cron_header_counts_on_app_engine(settings, store):
     client = _app(settings, store, on_app_engine=True)
     response = client.get("/cron/cleanup", headers={"X-Appengine-Cron": "true"})
     assert response.status_code == 200
-    assert response.get_data(as_text=True) == "buffers=0 texts=0 views=0\n"
+    assert response.get_data(as_text=True) == "buffers=0 snapshots=0 texts=0 views=0\n"
 
 
 def test_cleanup_deletes_idle_views_then_unviewed_texts(settings, store):
@@ -36,12 +36,12 @@ def test_cleanup_deletes_idle_views_then_unviewed_texts(settings, store):
     sync("u:ann\nf:0:old\nd:0:+kept until idle\n\n")
     sync("u:ann\nf:0:fresh\nd:0:+busy\n\n")
     token = {"Authorization": "Bearer s3cret"}
-    assert client.get("/cron/cleanup", headers=token).get_data(as_text=True) == "buffers=0 texts=0 views=0\n"
+    assert client.get("/cron/cleanup", headers=token).get_data(as_text=True) == "buffers=0 snapshots=0 texts=0 views=0\n"
 
     # With timeouts of zero everything is idle: views go first, then their texts.
     idle = _app(settings, store, admin_token="s3cret", timeout_view=-1, timeout_text=-1)
     time.sleep(0.01)
-    assert idle.get("/cron/cleanup", headers=token).get_data(as_text=True) == "buffers=0 texts=2 views=2\n"
+    assert idle.get("/cron/cleanup", headers=token).get_data(as_text=True) == "buffers=0 snapshots=0 texts=2 views=2\n"
     assert store.read([("ann", "old")], ["old", "fresh"]) == ({}, {})
 
 
@@ -50,5 +50,5 @@ def test_a_text_with_a_live_view_is_kept(settings, store):
     client.post("/sync", data={"q": "u:ann\nf:0:doc\nd:0:+still open\n\n"})
     time.sleep(0.01)
     response = client.get("/cron/cleanup", headers={"Authorization": "Bearer s3cret"})
-    assert response.get_data(as_text=True) == "buffers=0 texts=0 views=0\n"
+    assert response.get_data(as_text=True) == "buffers=0 snapshots=0 texts=0 views=0\n"
     assert store.read([], ["doc"])[1] == {"doc": "still open"}

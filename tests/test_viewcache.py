@@ -1,11 +1,13 @@
 """The view cache's write-through protocol, on a real Redis and memcached:
 a value read before a write can never land after it."""
 
+import dataclasses
 import uuid
 
 import pytest
 import redis
 
+from main import create_app
 from mobwrite.config import Settings
 from mobwrite.stores.cache import open_cache
 from mobwrite.stores.viewcache import MemcachedViewCache, RedisViewCache
@@ -81,7 +83,15 @@ ROUND_TRIPS = {
 
 
 @pytest.mark.parametrize("backend", list(ROUND_TRIPS), indirect=True)
-def test_round_trips_per_sync(backend, sync, app):
+def test_round_trips_per_sync(backend, settings, store):
+    # History rides in the same Lookup and Commit; presence's own refresh
+    # (every few seconds, not per poll) is counted in test_history_rpcs.py.
+    app = create_app(dataclasses.replace(settings, presence=False), store)
+    client = app.test_client()
+
+    def sync(text):
+        return client.post("/scripts/q.py", data={"q": text}).get_data(as_text=True)
+
     edit, first_poll, steady_poll = ROUND_TRIPS[backend]
     rpcs = count_rpcs(app.extensions["mobwrite"].store)
     assert sync("u:ann\nf:0:doc\nd:0:+Hello\n\n") == "F:1:doc\nd:0:=5\n\n"

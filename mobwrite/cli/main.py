@@ -9,6 +9,8 @@
     mobwrite token DOC --right edit|view --ttl 7d [--prefix]
                                          mint a token (key from MOBWRITE_TOKEN_KEY);
                                          the other commands send one with --token
+    mobwrite history URL DOC             list the document's snapshots
+    mobwrite restore URL DOC SNAPSHOT    make a snapshot the document's text again
 
 URL is the gateway (``http://host:8080/scripts/q.py``) or just the server
 (``http://host:8080``, meaning its ``/scripts/q.py``). Talks HTTP with the
@@ -24,6 +26,7 @@ import time
 
 from .commands import download, nullify, upload
 from .files import read_text
+from .history import history_lines, restore
 from .loadtest import loadtest
 from .syncfile import sync_file
 from .token import add_parser as add_token_parser
@@ -66,7 +69,21 @@ def build_parser():
     for name in ("download", "upload", "nullify", "sync"):
         sub.choices[name].add_argument("--token", default="", help="a capability token for DOC")
     add_token_parser(sub)
+    p = sub.add_parser("history", help="list the document's snapshots (id, time, size, who)")
+    p.add_argument("url"), p.add_argument("doc")
+    p = sub.add_parser("restore", help="make snapshot SNAPSHOT the document's text (everyone converges to it)")
+    p.add_argument("url"), p.add_argument("doc"), p.add_argument("snapshot")
     return parser
+
+
+def run_history(url, args):
+    for line in history_lines(url, args.doc):
+        print(line)
+
+
+def run_restore(url, args):
+    result = restore(url, args.doc, args.snapshot)
+    print("restored #%d as snapshot #%s" % (result["restored"], result["snapshot"]))
 
 
 def run_download(url, args):
@@ -101,7 +118,7 @@ def run_loadtest(url, args):
 
 
 COMMANDS = {"download": run_download, "upload": run_upload, "nullify": run_nullify,
-            "sync": run_sync, "loadtest": run_loadtest}
+            "sync": run_sync, "loadtest": run_loadtest, "history": run_history, "restore": run_restore}
 
 
 def main(argv=None):

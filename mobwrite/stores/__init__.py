@@ -36,10 +36,31 @@ class Store:
         a store may skip rewriting the others."""
         raise NotImplementedError
 
-    def transact(self, view_keys, docs, run):
+    def transact(self, view_keys, docs, run, history=None):
         """Read, call ``run(views, texts) -> Outcome``, write the outcome's
         texts and views, all atomically; retried on conflict. Returns the
-        outcome of the attempt that committed."""
+        outcome of the attempt that committed. With ``history`` (a
+        ``history.Recorder``) the documents' history heads are read in the
+        same batch and the snapshots it plans written in the same commit."""
+        raise NotImplementedError
+
+    # -- history (issue 13): snapshots of texts, see mobwrite/history.py --
+
+    def history_list(self, doc):
+        """The document's snapshots, oldest first: [{id, time, size, users, note}]."""
+        raise NotImplementedError
+
+    def history_get(self, doc, seq):
+        """One snapshot (``history.Snapshot``), or None."""
+        raise NotImplementedError
+
+    def history_prune(self, policy, now):
+        """Delete the snapshots ``policy.prune`` retires; returns how many."""
+        raise NotImplementedError
+
+    def presence_exchange(self, writes, docs, now):
+        """Presence entries without a shared cache (see mobwrite/presence.py):
+        apply ``writes`` {doc: {id: entry or None}}; return {doc: {id: entry}}."""
         raise NotImplementedError
 
     def add_fragment(self, fragment, ttl):

@@ -2,26 +2,32 @@
 
 This is the only place that decides between them. A ``SharedCache`` holds
 a single client (one connection pool) and makes from it everything that
-lives in the cache: buffer fragments and the write-through cache of texts
-and views, so one process opens one Redis client or one memcached pool.
+lives in the cache: buffer fragments, the write-through cache of texts and
+views, and presence boards, so one process opens one Redis client or one
+memcached pool.
 """
 
 from .buffers import MemcachedBuffers, RedisBuffers
+from .presence_boards import MemcachedPresence, RedisPresence
 from .viewcache import MemcachedViewCache, RedisViewCache
 
-_PARTS = {"redis": (RedisBuffers, RedisViewCache), "memcached": (MemcachedBuffers, MemcachedViewCache)}
+_PARTS = {"redis": (RedisBuffers, RedisViewCache, RedisPresence),
+          "memcached": (MemcachedBuffers, MemcachedViewCache, MemcachedPresence)}
 
 
 class SharedCache:
     def __init__(self, kind, client):
         self.kind, self.client = kind, client
-        self._buffers, self._view_cache = _PARTS[kind]
+        self._buffers, self._view_cache, self._presence = _PARTS[kind]
 
     def buffers(self):
         return self._buffers(self.client)
 
     def view_cache(self, ttl):
         return self._view_cache(self.client, ttl)
+
+    def presence(self, scope):
+        return self._presence(self.client, scope)
 
     def close(self):
         self.client.close()

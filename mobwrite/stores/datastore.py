@@ -4,8 +4,10 @@ through google-cloud-ndb, and texts and views written through to the cache.
 One request costs: an idle poll, one Commit of its view when the view and
 the text are in the cache (plus one Lookup of what is not); an edit, two
 round trips (a Lookup that begins the transaction, and one Commit of texts
-and views together). ndb's models below define what is stored; ndb itself
-runs cleanup's queries and keeps buffers when there is no cache.
+and views together). ndb's models in ``datastore_ndb`` define what is
+stored; ndb itself runs the queries (cleanup, history) and keeps buffers and
+presence when there is no cache. History heads are read in the transaction's
+Lookup and snapshots written in its Commit: no extra round trip.
 
 ndb's global cache is not used: it drops an entity whenever the entity is
 written, and here every edit writes its text and every sync its view, so
@@ -24,46 +26,14 @@ from google.api_core import exceptions as api_exceptions
 from google.cloud import ndb
 
 from ..engine import View
-from . import Store, StoreUnavailable
-from .datastore_rpc import Conflict, Rpc, Text as TextValue, blob, entity, string
+from ..history import Head, pack
+from . import Store, StoreUnavailable, datastore_ndb, history_ndb
+from .datastore_ndb import key_name as _key_name
+from .datastore_rpc import Blob, Conflict, Json, Rpc, Text as TextValue, blob, entity, string
 
 log = logging.getLogger("mobwrite.store")
 
 _UTC = datetime.timezone.utc
-
-
-class Text(ndb.Model):
-    doc = ndb.StringProperty()  # the name, as the key may hold only its hash
-    text = ndb.TextProperty()
-    updated = ndb.DateTimeProperty(tzinfo=_UTC)
-
-
-class ViewState(ndb.Model):
-    doc = ndb.StringProperty()  # indexed: cleanup asks whether a text still has views
-    shadow = ndb.TextProperty()  # apart from the state: no JSON or zlib of the bulk per sync
-    state = ndb.BlobProperty(compressed=True)  # View.state(): versions, backup, edit stack
-    updated = ndb.DateTimeProperty(tzinfo=_UTC)
-
-    @classmethod
-    def _get_kind(cls):
-        return "View"
-
-
-class Buffer(ndb.Model):
-    pieces = ndb.JsonProperty(compressed=True)  # {"index": data}
-    updated = ndb.DateTimeProperty(tzinfo=_UTC)
-
-
-# Key names carry a prefix so no user-chosen name can hit Datastore's
-# reserved pattern __*__; one that would pass Datastore's 1,500-byte limit
-# (two 256-character names of 4-byte characters would) is hashed instead.
-_MAX_KEY_BYTES = 1500
-
-
-def _key_name(prefix, name):
-    if len(name.encode("utf-8")) + len(prefix) <= _MAX_KEY_BYTES:
-        return prefix + name
-    return "#" + prefix + hashlib.sha256(name.encode("utf-8")).hexdigest()
 
 
 def _text_name(doc):
@@ -110,16 +80,22 @@ class DatastoreStore(Store):
                             [self._key(name) for name in gone])
             committed.update({name: _encode_view(view) for name, (_, view) in views.items()})
 
-    def transact(self, view_keys, docs, run):
+    def transact(self, view_keys, docs, run, history=None):
         wanted = self._wanted(view_keys, docs)
+        heads = {_key_name("h:", doc): doc for doc in docs} if history is not None else {}
+        keys = [self._key(name) for name in wanted] + [self.rpc.key("HistoryHead", name) for name in heads]
         with _unavailable_on_error(), self._written_through(list(wanted)) as committed:
             for attempt in range(self.retries + 1):
                 transaction = b""
                 try:
-                    entities, transaction = self.rpc.lookup([self._key(name) for name in wanted], begin=True)
+                    entities, transaction = self.rpc.lookup(keys, begin=True)  # heads in the same Lookup
                     entries = {name: _entry(name, entities.get(name)) for name in wanted}
-                    outcome = run(*self._decode(wanted, entries))
-                    self.rpc.commit(*self._mutations(wanted, outcome), transaction)
+                    views, texts = self._decode(wanted, entries)
+                    outcome = run(views, texts)
+                    upserts, deletes = self._mutations(wanted, outcome)
+                    if history is not None:  # snapshots go out with the same Commit
+                        upserts += self._history(history, heads, entities, texts, outcome.texts)
+                    self.rpc.commit(upserts, deletes, transaction)
                 except Conflict:
                     time.sleep(random.uniform(0, min(1.0, 0.05 * 2 ** attempt)))  # aborted: no rollback needed
                     continue
@@ -131,6 +107,21 @@ class DatastoreStore(Store):
                 committed.update(_committed_entries(wanted, entries, outcome))
                 return outcome
         raise StoreUnavailable("the document is busy: %d attempts collided" % (self.retries + 1))
+
+    def _history(self, recorder, heads, entities, old_texts, new_texts):
+        """The history heads and snapshots to write with this transaction,
+        as history_ndb's models store them (issue 13)."""
+        current = {doc: Head.loads(string(entities[name], "head")) for name, doc in heads.items() if name in entities}
+        snapshots, new_heads = recorder.plan(current, old_texts, new_texts, _now().timestamp())
+        rows = [entity(self.rpc.key("HistoryHead", _key_name("h:", doc)), head=TextValue(head.dumps()))
+                for doc, head in new_heads.items()]
+        for doc, taken in snapshots.items():
+            for snap in taken:
+                key = self.rpc.key("HistoryHead", _key_name("h:", doc), ("Snapshot", snap.seq))
+                rows.append(entity(key, time=datetime.datetime.fromtimestamp(snap.time, _UTC),
+                                   size=len(snap.text), users=Json(snap.users), note=TextValue(snap.note),
+                                   text=Blob(pack(snap.text))))
+        return rows
 
     def _wanted(self, view_keys, docs):
         """Entity key name -> (kind, view key or doc), views first."""
@@ -215,44 +206,38 @@ class DatastoreStore(Store):
             with contextlib.suppress(Exception):
                 self.cache.release(locks, {cache_names[n]: v for n, v in committed.items()})
 
-    # -- through ndb: buffers without a cache, and cleanup ------------------------------
+    # -- through ndb: history's queries, presence and buffers without a cache, cleanup ----
+
+    def _ndb(self):
+        return self.client.context(global_cache=None)
+
+    def history_list(self, doc):
+        with self._ndb(), _unavailable_on_error():
+            return history_ndb.list_snapshots(_key_name, doc)
+
+    def history_get(self, doc, seq):
+        with self._ndb(), _unavailable_on_error():
+            return history_ndb.get_snapshot(_key_name, doc, seq)
+
+    def history_prune(self, policy, now):
+        with self._ndb(), _unavailable_on_error():
+            return history_ndb.prune(policy, now)
+
+    def presence_exchange(self, writes, docs, now):
+        with self._ndb(), _unavailable_on_error():
+            return datastore_ndb.presence_exchange(writes, docs, now)
 
     def add_fragment(self, fragment, ttl):
-        def attempt():
-            key = ndb.Key(Buffer, _key_name("b:", "%s\n%d" % (fragment.id, fragment.size)))
-            buffer = key.get(retries=0)
-            stamp = _now()
-            if buffer is None or buffer.updated < stamp - datetime.timedelta(seconds=ttl):
-                buffer = Buffer(key=key, pieces={}, updated=stamp)
-            buffer.pieces.setdefault(str(fragment.index), fragment.data)
-            if len(buffer.pieces) < fragment.size:
-                buffer.put(retries=0)
-                return None
-            key.delete(retries=0)
-            return [buffer.pieces[str(i)] for i in range(1, fragment.size + 1)]
-
-        with self.client.context(global_cache=None), _unavailable_on_error():
-            return ndb.transaction(attempt, retries=self.retries)
+        with self._ndb(), _unavailable_on_error():
+            return datastore_ndb.add_fragment(fragment, ttl, self.retries)
 
     def cleanup(self, view_cutoff, text_cutoff, buffer_cutoff):
-        def stamp(epoch):
-            return datetime.datetime.fromtimestamp(epoch, _UTC)
-
-        with self.client.context(global_cache=None), _unavailable_on_error():
-            views = ViewState.query(ViewState.updated < stamp(view_cutoff)).fetch(keys_only=True)
-            ndb.delete_multi(views)
-            texts = []
-            for text in Text.query(Text.updated < stamp(text_cutoff)):  # no projection: it would need a composite index
-                if ViewState.query(ViewState.doc == text.doc).get(keys_only=True) is None:
-                    texts.append(text.key)
-            ndb.delete_multi(texts)
-            buffers = Buffer.query(Buffer.updated < stamp(buffer_cutoff)).fetch(keys_only=True)
-            ndb.delete_multi(buffers)
-            gone = [key.id() for key in views + texts]
-            if gone:
-                with self._written_through(gone):
-                    pass  # nothing committed: the entries are dropped
-        return {"views": len(views), "texts": len(texts), "buffers": len(buffers)}
+        with self._ndb(), _unavailable_on_error():
+            counts, gone = datastore_ndb.cleanup(view_cutoff, text_cutoff, buffer_cutoff)
+        if gone:
+            with self._written_through(gone):
+                pass  # nothing committed: the entries are dropped
+        return counts
 
 
 class _unavailable_on_error(contextlib.AbstractContextManager):

@@ -10,6 +10,7 @@ so ndb (cleanup, queries, the consoles) reads what this writes and back.
 """
 
 import datetime
+import json
 import zlib
 
 import grpc
@@ -56,8 +57,12 @@ class Rpc:
         self.metadata = (gapic_v1.routing_header.to_grpc_metadata(params),)
         self.timeout = timeout
 
-    def key(self, kind, name):
-        return Key(partition_id=self.partition, path=[Key.PathElement(kind=kind, name=name)])
+    def key(self, kind, name, child=None):
+        """A key by kind and name; ``child`` (kind, integer id) below it."""
+        path = [Key.PathElement(kind=kind, name=name)]
+        if child is not None:
+            path.append(Key.PathElement(kind=child[0], id=child[1]))
+        return Key(partition_id=self.partition, path=path)
 
     def lookup(self, keys, begin=False):
         """``({key name: Entity}, transaction)``: what exists of ``keys``;
@@ -99,8 +104,8 @@ class Rpc:
 # -- entities, as ndb's models store them ---------------------------------------
 
 def entity(key, **properties):
-    """An entity of ``properties``: str (indexed: doc) or Text, bytes
-    (compressed blob), datetime."""
+    """An entity of ``properties``: str (indexed), Text, bytes (a compressed
+    blob), Blob, int and Json (unindexed), datetime (indexed)."""
     return Entity(key=key, properties={name: _value(value) for name, value in properties.items()})
 
 
@@ -108,11 +113,31 @@ class Text(str):
     """A string stored unindexed, as ndb's TextProperty."""
 
 
+class Blob(bytes):
+    """Bytes stored as they are, unindexed, as ndb's BlobProperty."""
+
+
+class Json:
+    """A value stored as ndb's JsonProperty stores it (ASCII JSON bytes)."""
+
+    def __init__(self, value):
+        self.value = value
+
+
 def _value(value):
     if isinstance(value, Text):
         return Value(string_value=value, exclude_from_indexes=True)
     if isinstance(value, str):
         return Value(string_value=value)
+    if isinstance(value, Blob):
+        return Value(blob_value=bytes(value), exclude_from_indexes=True)
+    if isinstance(value, Json):
+        raw = json.dumps(value.value, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+        return Value(blob_value=raw, exclude_from_indexes=True)
+    if isinstance(value, bool):
+        raise TypeError("no Datastore encoding for bool here")
+    if isinstance(value, int):
+        return Value(integer_value=value, exclude_from_indexes=True)
     if isinstance(value, bytes):
         return Value(blob_value=zlib.compress(value), meaning=_COMPRESSED, exclude_from_indexes=True)
     if isinstance(value, datetime.datetime):

@@ -3,6 +3,7 @@
 import threading
 
 from . import Store, now
+from .presence_boards import merge
 
 
 class MemoryStore(Store):
@@ -11,6 +12,9 @@ class MemoryStore(Store):
         self._views = {}      # (user, doc) -> (View, updated)
         self._texts = {}      # doc -> (text, updated)
         self._buffers = {}    # (id, size) -> ({index: data}, updated)
+        self._heads = {}      # doc -> history.Head
+        self._snapshots = {}  # doc -> {seq: history.Snapshot}
+        self._presence = {}   # doc -> {public id: entry}
 
     def read(self, view_keys, docs):
         with self._lock:
@@ -22,17 +26,48 @@ class MemoryStore(Store):
         with self._lock:
             self._save_views(outcome)
 
-    def transact(self, view_keys, docs, run):
+    def transact(self, view_keys, docs, run, history=None):
         with self._lock:
-            outcome = run(*self.read(view_keys, docs))
+            views, texts = self.read(view_keys, docs)
+            outcome = run(views, texts)
             self._save_views(outcome)
             stamp = now()
+            if history is not None:
+                self._keep_history(*history.plan(self._heads, texts, outcome.texts, stamp))
             for doc, text in outcome.texts.items():
                 if text is None:
                     self._texts.pop(doc, None)
                 else:
                     self._texts[doc] = (text, stamp)
             return outcome
+
+    def _keep_history(self, snapshots, heads):
+        self._heads.update(heads)
+        for doc, taken in snapshots.items():
+            self._snapshots.setdefault(doc, {}).update({s.seq: s for s in taken})
+
+    def history_list(self, doc):
+        with self._lock:
+            return [s.meta() for _, s in sorted(self._snapshots.get(doc, {}).items())]
+
+    def history_get(self, doc, seq):
+        with self._lock:
+            return self._snapshots.get(doc, {}).get(seq)
+
+    def history_prune(self, policy, now):
+        with self._lock:
+            count = 0
+            for snaps in self._snapshots.values():
+                for seq in policy.prune([(s.seq, s.time) for s in snaps.values()], now):
+                    del snaps[seq]
+                    count += 1
+            return count
+
+    def presence_exchange(self, writes, docs, now):
+        with self._lock:
+            for doc, entries in writes.items():
+                self._presence[doc] = merge(self._presence.get(doc, {}), entries, now)
+            return {doc: dict(self._presence.get(doc, {})) for doc in docs}
 
     def _save_views(self, outcome):
         stamp = now()

@@ -4,12 +4,13 @@ Writers take the database lock up front (BEGIN IMMEDIATE), which serialises
 read-patch-write across gunicorn workers; readers never block in WAL mode.
 """
 
+import json
 import os
 import sqlite3
 import threading
 
 from ..engine import View
-from . import Store, now
+from . import Store, history_sql, now, presence_boards
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS texts (doc TEXT PRIMARY KEY, text TEXT NOT NULL, updated REAL NOT NULL);
@@ -19,6 +20,8 @@ CREATE TABLE IF NOT EXISTS views (user TEXT NOT NULL, doc TEXT NOT NULL, state T
 CREATE TABLE IF NOT EXISTS shadows (user TEXT NOT NULL, doc TEXT NOT NULL, shadow TEXT NOT NULL,
                                     PRIMARY KEY (user, doc));
 CREATE INDEX IF NOT EXISTS views_by_doc ON views (doc);
+CREATE TABLE IF NOT EXISTS presence (doc TEXT NOT NULL, id TEXT NOT NULL, entry TEXT NOT NULL,
+                                     seen REAL NOT NULL, PRIMARY KEY (doc, id));
 CREATE TABLE IF NOT EXISTS fragments (id TEXT NOT NULL, size INTEGER NOT NULL, idx INTEGER NOT NULL,
                                       data TEXT NOT NULL, created REAL NOT NULL,
                                       PRIMARY KEY (id, size, idx));
@@ -31,7 +34,7 @@ class SqliteStore(Store):
         if path != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         self._local = threading.local()
-        self._connection().executescript(_SCHEMA)
+        self._connection().executescript(_SCHEMA + history_sql.SCHEMA)
 
     def _db(self):
         return _Transaction(self._connection())
@@ -79,11 +82,15 @@ class SqliteStore(Store):
         db.executemany("INSERT OR REPLACE INTO shadows VALUES (?, ?, ?)",
                        [(u, d, outcome.views[(u, d)].shadow) for u, d in outcome.new_shadows])
 
-    def transact(self, view_keys, docs, run):
+    def transact(self, view_keys, docs, run, history=None):
         with self._db().immediate() as db:
-            outcome = run(*self._read(db, view_keys, docs))
+            views, texts = self._read(db, view_keys, docs)
+            outcome = run(views, texts)
             self._write_views(db, outcome)
             stamp = now()
+            if history is not None:
+                heads = history_sql.read_heads(db, list(outcome.texts))
+                history_sql.write(db, *history.plan(heads, texts, outcome.texts, stamp))
             for doc, text in outcome.texts.items():
                 if text is None:
                     db.execute("DELETE FROM texts WHERE doc=?", (doc,))
@@ -114,6 +121,30 @@ class SqliteStore(Store):
                                (text_cutoff,)).rowcount
             buffers = db.execute("DELETE FROM fragments WHERE created<?", (buffer_cutoff,)).rowcount
         return {"views": views, "texts": texts, "buffers": buffers}
+
+    def history_list(self, doc):
+        with self._db() as db:
+            return history_sql.list_snapshots(db, doc)
+
+    def history_get(self, doc, seq):
+        with self._db() as db:
+            return history_sql.get_snapshot(db, doc, seq)
+
+    def history_prune(self, policy, now):
+        with self._db().immediate() as db:
+            return history_sql.prune(db, policy, now)
+
+    def presence_exchange(self, writes, docs, now):
+        with (self._db().immediate() if writes else self._db()) as db:
+            if writes:
+                db.execute("DELETE FROM presence WHERE seen<?", (now - presence_boards.KEEP,))
+            for doc, entries in writes.items():
+                db.executemany("DELETE FROM presence WHERE doc=? AND id=?",
+                               [(doc, pid) for pid, e in entries.items() if e is None])
+                db.executemany("INSERT OR REPLACE INTO presence VALUES (?, ?, ?, ?)",
+                               [(doc, pid, json.dumps(e), e["seen"]) for pid, e in entries.items() if e is not None])
+            return {doc: {pid: json.loads(e) for pid, e in
+                          db.execute("SELECT id, entry FROM presence WHERE doc=?", (doc,))} for doc in docs}
 
     def close(self):
         db = getattr(self._local, "db", None)

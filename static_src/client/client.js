@@ -5,6 +5,7 @@ import { accessStatus, markReadOnly, tokenFor } from "./access.js";
 import { makeDmp } from "./diffs.js";
 import { builtInHandlers, makeFieldObj, makeShareObj } from "./compat.js";
 import { announce } from "./fields.js";
+import { pageInfo } from "./presence.js";
 import { SharedDoc, Session } from "./session.js";
 import { ScriptChannel, TransportError, beacon, postRequest } from "./transport.js";
 
@@ -46,6 +47,18 @@ export class Client {
     this.onEdit = () => {
       if (!this.announcing) this.localEdit();
     };
+    // Presence (issue 13): sent only when the page sets mobwrite.user.
+    this.session.presenceOf = (doc) => pageInfo(this.settings.user, doc.element);
+    this.presenceListeners = new Set();
+  }
+
+  onPresence(fn) {
+    this.presenceListeners.add(fn);
+    return () => this.presenceListeners.delete(fn);
+  }
+
+  tellPresence() {
+    for (const fn of Array.from(this.presenceListeners)) fn(new Map(this.session.people));
   }
 
   get user() {
@@ -337,6 +350,7 @@ export class Client {
       const answer = await promise;
       this.log("answer", answer);
       const changed = this.session.receive(answer);
+      if (this.presenceListeners.size) this.tellPresence();
       this.announce(changed);
       remote = changed.size > 0;
       for (const doc of nullified) if (this.session.docs.get(doc.name) === doc) this.session.docs.delete(doc.name);
@@ -375,7 +389,11 @@ export class Client {
 
   // The page is going away: send what the gateway has not seen.
   farewell() {
-    if (!this.session.docs.size || !this.session.pending()) return;
-    beacon(this.gateway(), this.session.request());
+    if (!this.session.docs.size) return;
+    if (this.settings.user && typeof this.settings.user === "object") {
+      beacon(this.gateway(), this.session.farewell()); // also: we are gone (issue 13)
+    } else if (this.session.pending()) {
+      beacon(this.gateway(), this.session.request());
+    }
   }
 }

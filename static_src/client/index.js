@@ -28,6 +28,7 @@ const mobwrite = {
   mergeMultiSelect: true, // false: a multiple select is overwritten (original: merged)
   radioByName: false, // true: a radio group's document is named after its name (original: an id)
   formFieldNames: false, // true: every form field is form.id + "_" + name (original: its own id)
+  user: null, // {name, color}: set it to appear in others' presence lists (issue 13)
 };
 
 // The original's names for the same settings. Each pair is one value:
@@ -50,6 +51,8 @@ Object.assign(mobwrite, {
   unshare: (...targets) => client.unshare(targets),
   syncNow: () => client.syncNow(),
   onStatus: (fn) => client.onStatus(fn),
+  // fn(Map of document name -> [{id, name, color, caret}]) after each answer.
+  onPresence: (fn) => client.onPresence(fn),
   // The p= transport's answers arrive as mobwrite.callback("...").
   callback: (text) => client.channel.callback(text),
   // The original's extension points: subclass shareObj for a field type of

@@ -9,6 +9,7 @@ import { accessLines } from "./access.js";
 import { decodeText, encodeText, wellFormed } from "./codec.js";
 import { EQUAL, diff } from "./diffs.js";
 import { mergeMapped } from "./merge.js";
+import { parseWho, presenceLine, withPresence } from "./presence.js";
 
 export class SharedDoc {
   constructor(name, adapter) {
@@ -131,6 +132,8 @@ export class Session {
     this.dmp = dmp;
     this.docs = new Map();
     this.sentEdit = false; // the last request carried an edit of ours
+    this.presenceOf = null; // (doc) => {name, color, caret} for a p: line, or null
+    this.people = new Map(); // document name -> who else is there, from w: lines
   }
 
   // The next request: every document's unacknowledged edits (an idle
@@ -141,9 +144,22 @@ export class Session {
     this.sentEdit = false;
     for (const doc of this.docs.values()) {
       if (doc.token !== token) lines.push(`t:${(token = doc.token)}`); // holds until the next t:
-      lines.push(...doc.lines(this.dmp));
+      lines.push(...withPresence(doc.lines(this.dmp), this.presenceOf && this.presenceOf(doc)));
       this.sentEdit = this.sentEdit || doc.sentEdit;
       if (doc.adapter && doc.adapter.mirror) doc.adapter.mirror(doc);
+    }
+    return lines.join("\n") + "\n\n";
+  }
+
+  // The page's last beacon: say we are gone (and send what is pending).
+  farewell() {
+    const gone = presenceLine({ gone: 1 });
+    const lines = [`u:${this.user}`];
+    let token = "";
+    for (const doc of this.docs.values()) {
+      if (doc.token !== token) lines.push(`t:${(token = doc.token)}`); // a private document's last edits too
+      const own = doc.pending() ? doc.lines(this.dmp) : [`f:${doc.serverVersion}:${doc.name}`];
+      lines.push(own[0], gone, ...own.slice(1));
     }
     return lines.join("\n") + "\n\n";
   }
@@ -157,6 +173,11 @@ export class Session {
     const access = accessLines(answer);
     for (const [name, right] of access) if (this.docs.has(name)) this.docs.get(name).access = right;
     for (const line of answer.split("\n")) {
+      if (line.startsWith("w:")) {
+        const who = parseWho(line.slice(2));
+        if (who && this.docs.has(who.doc)) this.people.set(who.doc, who.people);
+        continue;
+      }
       const letter = line[0];
       if (line[1] !== ":" || !"fFdDrR".includes(letter)) continue;
       const match = /^(\d{1,10}):/.exec(line.slice(2));

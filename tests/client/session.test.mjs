@@ -166,3 +166,16 @@ test("an adapter with patch() merges a d: delta through it", () => {
   assert.ok(changed.has(doc));
   assert.equal(doc.shadow, "Hi");
 });
+
+test("presence: a p: line after f: when the page set a user, w: lines read, farewell says gone", () => {
+  const [s, box] = joined("ann", "doc", "");
+  s.presenceOf = () => ({ name: "Ann", color: "#c00" });
+  const request = s.request().split("\n");
+  assert.equal(request[1], "f:1:doc");
+  assert.equal(request[2], "p:" + encodeURI(JSON.stringify({ name: "Ann", color: "#c00" })));
+  const who = encodeURI(JSON.stringify({ doc: "doc", people: [{ id: "x", name: "Bob", color: "", caret: 2 }] }));
+  s.receive(`F:2:doc\nd:1:\nw:${who}\nw:%ZZ\n\n`);
+  assert.deepEqual(s.people.get("doc"), [{ id: "x", name: "Bob", color: "", caret: 2 }]);
+  assert.equal(box.text, "");
+  assert.equal(s.farewell(), `u:ann\nf:2:doc\np:${encodeURI('{"gone":1}')}\n\n`);
+});
