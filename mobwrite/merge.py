@@ -25,9 +25,10 @@ A hunk is a run of changed tokens between tokens that side kept. The rule
 
 Words never glue: tokens alternate gap, word, gap in every text, each hunk
 fits between the tokens its side kept around it, and at one spot each
-insert starts and ends with the kinds its neighbours expect. Edges count as
-gaps, so two hunks that both change the leading or trailing gap conflict
-(otherwise "x" and "y" typed into an empty text would give "xy").
+insert starts and ends with the kinds its neighbours expect. The leading
+and trailing gaps are tokens of their own, so inserts at the very start or
+end of the text replace them; two such are kept, earlier first, unless
+they would glue ("x" and "y" typed into an empty text): see _same_edge.
 """
 
 import re
@@ -94,7 +95,7 @@ def merge3(dmp, base, client, master):
         return Merged(master, [(base, client)])
     theirs = _script(base_tokens, master_tokens, coded, master_coded, deadline)
     ours = _script(base_tokens, client_tokens, coded, client_coded, deadline)
-    kept, dropped = _resolve(ours, theirs)
+    kept, dropped = _resolve(ours, theirs, len(base_tokens))
     out = _assemble(base_tokens, theirs, kept)
     return Merged("".join(out), [("".join(base_tokens[h.start:h.end]), "".join(h.tokens)) for h in dropped])
 
@@ -187,8 +188,11 @@ def _hunks(side_tokens, diffs, at, side_at):
     return hunks
 
 
-def _conflict(later, earlier):
+def _conflict(later, earlier, n_tokens):
     """Does ``later`` clash with ``earlier`` (see the module docstring)?"""
+    if _same_edge(later, earlier, n_tokens):
+        first, second = "".join(earlier.tokens), "".join(later.tokens)
+        return first == second or _glued(first, second)
     if later.start < later.end and earlier.start < earlier.end:
         return later.start < earlier.end and earlier.start < later.end
     if later.start == later.end and earlier.start == earlier.end:
@@ -197,7 +201,18 @@ def _conflict(later, earlier):
     return span.start < insert.start < span.end
 
 
-def _resolve(ours, theirs):
+def _same_edge(a, b, n_tokens):
+    """Both replace just the leading or trailing gap: inserts at the text's
+    start or end (the whole of an empty text), kept like inserts at one
+    spot unless they would glue."""
+    return a.start == b.start and a.end == b.end == a.start + 1 and (a.start == 0 or a.end == n_tokens)
+
+
+def _glued(first, second):
+    return bool(first) and bool(second) and first[-1] not in _SPACE and second[0] not in _SPACE
+
+
+def _resolve(ours, theirs, n_tokens):
     """Our hunks split into kept and dropped; theirs always stand."""
     kept, dropped, j = [], [], 0
     for hunk in ours:
@@ -208,7 +223,7 @@ def _resolve(ours, theirs):
         k = j
         clash = False
         while k < len(theirs) and theirs[k].start <= hunk.end:
-            if _conflict(hunk, theirs[k]):
+            if _conflict(hunk, theirs[k], n_tokens):
                 clash = True
                 break
             k += 1
@@ -223,18 +238,15 @@ def _assemble(base_tokens, theirs, ours):
     inserts, spans = {}, {}
     for side in (theirs, ours):
         for hunk in side:
-            if hunk.start == hunk.end:
-                inserts.setdefault(hunk.start, []).append(hunk)
-            else:
-                spans[hunk.start] = hunk
+            (inserts if hunk.start == hunk.end else spans).setdefault(hunk.start, []).append(hunk)
     out, at = [], 0
     while at <= len(base_tokens):
         for hunk in inserts.get(at, ()):
             out.extend(hunk.tokens)
-        span = spans.get(at)
-        if span is not None:
-            out.extend(span.tokens)
-            at = span.end
+        if at in spans:  # two only where both replaced one edge gap (_same_edge)
+            for span in spans[at]:
+                out.extend(span.tokens)
+            at = spans[at][0].end
             continue
         if at < len(base_tokens):
             out.append(base_tokens[at])

@@ -101,9 +101,21 @@ function script(baseTokens, sideTokens, baseCoded, sideCoded, deadline) {
 
 const sameTokens = (x, y) => x.length === y.length && x.every((t, i) => t === y[i]);
 
+// Both replace just the leading or trailing gap (inserts at the text's
+// start or end): kept like inserts at one spot unless they would glue.
+const sameEdge = (a, b, n) => a.start === b.start && a.end === b.end && a.end === a.start + 1 &&
+  (a.start === 0 || a.end === n);
+const glued = (first, second) => first !== "" && second !== "" && !SPACE.test(first[first.length - 1]) &&
+  !SPACE.test(second[0]);
+
 // Does `later` clash with `earlier`: overlapping deletions, an insert
 // strictly inside the other's deleted span, or the same insert at one spot.
-function conflict(later, earlier) {
+function conflict(later, earlier, n) {
+  if (sameEdge(later, earlier, n)) {
+    const first = earlier.tokens.join("");
+    const second = later.tokens.join("");
+    return first === second || glued(first, second);
+  }
   const laterPure = later.start === later.end;
   const earlierPure = earlier.start === earlier.end;
   if (!laterPure && !earlierPure) return later.start < earlier.end && earlier.start < later.end;
@@ -113,7 +125,7 @@ function conflict(later, earlier) {
 }
 
 // Our hunks split into kept and dropped; theirs always stand.
-function resolve(ours, theirs) {
+function resolve(ours, theirs, n) {
   const kept = [];
   const dropped = [];
   let j = 0;
@@ -121,7 +133,7 @@ function resolve(ours, theirs) {
     while (j < theirs.length && theirs[j].end < hunk.start) j++;
     let clash = false;
     for (let k = j; k < theirs.length && theirs[k].start <= hunk.end; k++) {
-      if (conflict(hunk, theirs[k])) {
+      if (conflict(hunk, theirs[k], n)) {
         clash = true;
         break;
       }
@@ -151,15 +163,15 @@ export function mergeMapped(dmp, base, ours, theirs) {
   const deadline = Date.now() + MERGE_DIFF_MS;
   const their = script(baseTokens, theirTokens, coded[0], coded[1], deadline);
   const our = script(baseTokens, ourTokens, coded[0], coded[2], deadline);
-  const { kept, dropped } = ours === base || ours === theirs ? { kept: [], dropped: [] } : resolve(our, their);
+  const { kept, dropped } = ours === base || ours === theirs ? { kept: [], dropped: [] } : resolve(our, their, baseTokens.length);
 
   // The base with both sides' kept hunks applied. At one gap: pure inserts
   // (theirs, then ours), then the hunk starting there.
   const inserts = new Map();
   const spans = new Map();
   for (const hunk of [...their, ...kept]) {
-    if (hunk.start === hunk.end) inserts.set(hunk.start, [...(inserts.get(hunk.start) || []), hunk]);
-    else spans.set(hunk.start, hunk);
+    const into = hunk.start === hunk.end ? inserts : spans;
+    into.set(hunk.start, [...(into.get(hunk.start) || []), hunk]);
   }
   const baseOut = new Array(baseTokens.length).fill(-1); // where each kept base token starts
   const coveredBy = new Array(baseTokens.length).fill(null); // the kept hunk that deleted it
@@ -169,12 +181,13 @@ export function mergeMapped(dmp, base, ours, theirs) {
       hunk.out = out.length;
       out += hunk.tokens.join("");
     }
-    const span = spans.get(at);
-    if (span) {
-      span.out = out.length;
-      out += span.tokens.join("");
-      for (let i = span.start; i < span.end; i++) coveredBy[i] = span;
-      at = span.end;
+    if (spans.has(at)) { // two only where both replaced one edge gap (sameEdge)
+      for (const span of spans.get(at)) {
+        span.out = out.length;
+        out += span.tokens.join("");
+        for (let i = span.start; i < span.end; i++) coveredBy[i] = coveredBy[i] || span;
+      }
+      at = spans.get(at)[0].end;
       continue;
     }
     if (at < baseTokens.length) {
