@@ -1,7 +1,8 @@
 """Words kept whole under same-spot typing: the multi-process stress test
 (tests/test_multiprocess.py) replayed in process, fast and repeatable, with
-the client merging server edits three ways (ours) and, as the baseline in
-the same run, with diff-match-patch's fuzzy patch (the original client's).
+the client merging server edits with our word merge (mobwrite/merge.py, as
+the server does) and, as the baseline in the same run, with
+diff-match-patch's fuzzy patch (the original client's).
 
     python3 -m bench.words            # 20 seeds per mode, about 3 minutes
     python3 -m bench.words --seeds 6  # a short run
@@ -84,7 +85,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench.words", description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, default=20)
     args = parser.parse_args(argv)
-    modes = (("three-way merge (ours)", merge), ("fuzzy patch (original)", FuzzyPatch))
+    modes = (("word merge (ours)", merge), ("fuzzy patch (original)", FuzzyPatch))
     print(f"{USERS} users, {STEPS} steps, 300-word document, seeds 0..{args.seeds - 1}\n")
     line = "{:<26} {:>8} {:>8} {:>8}  {}"
     print(line.format("client merge", "words", "broken", "seconds", "seeds that broke words"))

@@ -250,7 +250,11 @@ class _Pass:
         elif action.kind == "D":
             self._set_text(action.doc, view.shadow, view)
         else:
-            self._set_text(action.doc, merge.merge(self.dmp, old_shadow, view.shadow, text), view)
+            merged = merge.merge3(self.dmp, old_shadow, view.shadow, text)
+            for gone, wrote in merged.dropped:  # PROTOCOL.md: never drop an edit without a trace
+                self._out.notes.append("edit from %s on %r dropped, it conflicts with an earlier one: %r -> %r"
+                                       % (action.user, action.doc, gone, wrote))
+            self._set_text(action.doc, merged.text, view)
 
     def _set_text(self, doc, text, view=None):
         if text is not None:

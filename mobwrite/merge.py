@@ -1,99 +1,254 @@
-"""A three-way merge at character level, in place of a fuzzy patch.
+"""A three-way merge at word granularity, in place of a fuzzy patch.
 
 A client's delta is a script of edits to its shadow; the master text is that
 same shadow with other users' edits applied since. Diffing shadow to master
 gives the other side's script over the same base, and the two scripts merge
-exactly: every base character survives unless either side deleted it, and
-each side's insertions land at their own place in the base. Nothing is
-matched by similarity, so nothing is dropped or lands beside a look-alike.
+exactly, with nothing matched by similarity.
 
-Where both sides inserted at one spot, an insertion that continues the word
-on its left goes first and one that begins the word on its right goes last
-(someone finishing "wor|" while another starts " next" after it gives
-"word next", not "wor nextd"); otherwise the master's goes first.
+Both scripts are diffs over tokens, not characters: a text is words (runs of
+non-space) and the gaps between them (runs of space; the first and last gap
+may be empty). A character diff of "Hello" -> "Goodbye" keeps a stray "o"
+and "e", so two such edits interleave into a word neither side wrote; a
+token diff replaces whole words, so every word of the result is a word of
+the base or of one side.
+
+A hunk is a run of changed tokens between tokens that side kept. The rule
+(README, "where we are stricter"):
+
+- A later hunk conflicts with an earlier one when the tokens they delete or
+  replace overlap, when either inserts strictly inside the other's deleted
+  span (its place is gone), or when both insert exactly the same tokens at
+  one spot (the same edit twice). The earlier side wins: the master on the
+  server, the server's text on a client, since both reached the server
+  first. The later hunk is dropped whole and reported, for the log.
+- Every other hunk is kept. Inserts at one spot go earlier side first.
+
+Words never glue: tokens alternate gap, word, gap in every text, each hunk
+fits between the tokens its side kept around it, and at one spot each
+insert starts and ends with the kinds its neighbours expect. The leading
+and trailing gaps are tokens of their own, so inserts at the very start or
+end of the text replace them; two such are kept, earlier first, unless
+they would glue ("x" and "y" typed into an empty text): see _same_edge.
 """
 
-import bisect
+import re
 import time
+from typing import NamedTuple
+
+from diff_match_patch import diff_match_patch
 
 DIFF_DELETE, DIFF_INSERT, DIFF_EQUAL = -1, 1, 0
 
-# The shadow-to-master diff must be exact: a diff cut short by its deadline
-# replaces a whole region, and inserts merged around it land mid-word. The
-# 0.1 s of PROTOCOL.md is for answers, where any valid diff will do; this one
-# gets more time (it only spans what other users changed meanwhile, so it is
-# quick unless the text was rewritten wholesale).
+# The same set as the JS client's merge (static_src/client/merge.js).
+_TOKEN = re.compile(r"[ \t\n\r]+|[^ \t\n\r]+")
+_SPACE = " \t\n\r"
+
+# Diffs must be exact: a diff cut short by its deadline replaces a whole
+# region and everything the other side did there conflicts. The 0.1 s of
+# PROTOCOL.md is for answers, where any valid diff will do; this one gets
+# more time (a token diff only spans what changed, so it is quick unless the
+# text was rewritten wholesale).
 MERGE_DIFF_SECONDS = 2.0
+
+# Its own diff-match-patch: Diff_Timeout 0 turns off the "half match"
+# speed-up, which gives non-minimal diffs (false conflicts); the deadline is
+# passed to each call instead.
+_EXACT = diff_match_patch()
+_EXACT.Diff_Timeout = 0
+
+# Tokens are diffed as one character each. Codes skip the surrogate range
+# so that the JS client, whose strings are UTF-16, codes them identically.
+_MAX_CODES = 0x10000 - 0x800
+
+
+class _TooManyTokens(Exception):
+    """More different tokens than codes (some 63,000 different words)."""
+
+
+class Merged(NamedTuple):
+    text: str
+    dropped: list  # (base text the hunk replaced, the text it wrote), per dropped hunk
 
 
 def merge(dmp, base, client, master):
     """The master text with the edits that turn ``base`` into ``client``
     merged in."""
-    if master == base:
-        return client
+    return merge3(dmp, base, client, master).text
+
+
+def merge3(dmp, base, client, master):
+    """As merge(), and the client's hunks dropped in conflicts.
+
+    ``dmp`` is the caller's diff-match-patch; the token diffs use their own
+    exact one (see _EXACT), so results do not depend on its settings."""
+    if master == base or client == master:
+        return Merged(client if master == base else master, [])
+    if client == base:
+        return Merged(master, [])
     deadline = time.time() + MERGE_DIFF_SECONDS
-    master_diffs = _aligned(dmp, base, master, deadline)
-    # Diffed afresh rather than taken from the client's delta: a delta may be
-    # cleaned for size (diff_cleanupEfficiency folds short equalities between
-    # edits into delete+insert pairs, so it "retypes" letters of a
-    # neighbouring word, and the other side's insert would land around them).
-    client_diffs = _aligned(dmp, base, client, deadline)
-    master_ins, master_del = _script(master_diffs)
-    client_ins, client_del = _script(client_diffs)
-    cuts = sorted({0, len(base), *master_ins, *client_ins, *_ends(master_del), *_ends(client_del)})
-    out = []
-    for start, end in zip(cuts, cuts[1:] + [None]):
-        out.extend(_in_order(base, start, master_ins.get(start, ""), client_ins.get(start, "")))
-        if end is not None and not (_covered(master_del, start) or _covered(client_del, start)):
-            out.append(base[start:end])
-    return "".join(out)
+    base_tokens, client_tokens, master_tokens = _tokens(base), _tokens(client), _tokens(master)
+    codes = {}  # shared, so equal tokens have equal codes in all three
+    try:
+        coded, master_coded, client_coded = (_encode(t, codes) for t in (base_tokens, master_tokens, client_tokens))
+    except _TooManyTokens:
+        # Too big to merge by words: each side is one hunk, so theirs stands.
+        return Merged(master, [(base, client)])
+    theirs = _script(base_tokens, master_tokens, coded, master_coded, deadline)
+    ours = _script(base_tokens, client_tokens, coded, client_coded, deadline)
+    kept, dropped = _resolve(ours, theirs, len(base_tokens))
+    out = _assemble(base_tokens, theirs, kept)
+    return Merged("".join(out), [("".join(base_tokens[h.start:h.end]), "".join(h.tokens)) for h in dropped])
 
 
-def _in_order(base, at, first, second):
-    """Two insertions at base position ``at``, in the order they belong."""
-    if first and second and _lean(base, at, second) < _lean(base, at, first):
-        return second, first
-    return first, second
+class Hunk(NamedTuple):
+    start: int   # base tokens [start, end) deleted (start == end: a pure insert)
+    end: int
+    tokens: list  # what this side wrote there
 
 
-_SPACE = " \t\n\r"  # what separates words here, the same set as the JS client's merge
+def _tokens(text):
+    """Gap, word, gap, ..., gap: a text as alternating tokens, with an
+    empty gap at either end if the text starts or ends with a word."""
+    parts = _TOKEN.findall(text)
+    if not parts or parts[0][0] not in _SPACE:
+        parts.insert(0, "")
+    if parts[-1] and parts[-1][0] not in _SPACE:
+        parts.append("")
+    return parts
 
 
-def _lean(base, at, text):
-    """0: continues the word on the left; 2: begins the word on the right; else 1."""
-    if at > 0 and base[at - 1] not in _SPACE and text[0] not in _SPACE:
-        return 0
-    if at < len(base) and base[at] not in _SPACE and text[-1] not in _SPACE:
-        return 2
-    return 1
+def _encode(tokens, codes):
+    """One character per token. The edge gaps get keys of their own, so an
+    inner gap is never matched with an edge."""
+    last = len(tokens) - 1
+    chars = []
+    for i, token in enumerate(tokens):
+        key = ("<" if i == 0 else "") + (">" if i == last else "") + "|" + token
+        if key not in codes:
+            n = len(codes)
+            if n == _MAX_CODES:
+                raise _TooManyTokens()
+            codes[key] = chr(n if n < 0xD800 else n + 0x800)
+        chars.append(codes[key])
+    return "".join(chars)
 
 
-def _aligned(dmp, before, after, deadline):
-    """A minimal diff with each edit slid onto word boundaries where it can
-    go either way (the lossless cleanup moves edits, never merges them)."""
-    diffs = dmp.diff_main(before, after, True, deadline)
-    dmp.diff_cleanupSemanticLossless(diffs)
-    return diffs
+def _script(base_tokens, side_tokens, base_coded, side_coded, deadline):
+    """A side's hunks over base token positions, in order.
+
+    Words are matched first, on their own: in one diff of all tokens a
+    matched gap counts as much as a matched word, so a minimal diff may keep
+    a space and delete an untouched word beside the edit instead. Between
+    matched words, a token diff places the gaps (and keeps pure inserts
+    pure: "a b" -> "a x b" adds " x", it does not replace the " ")."""
+    anchors = [(-1, -1)]
+    b = s = 0  # word indices; word k is token 2k + 1
+    for op, chars in _diff(base_coded[1::2], side_coded[1::2], deadline):
+        n = len(chars)
+        if op == DIFF_EQUAL:
+            anchors += [(2 * (b + k) + 1, 2 * (s + k) + 1) for k in range(n)]
+        b += n if op != DIFF_INSERT else 0
+        s += n if op != DIFF_DELETE else 0
+    anchors.append((len(base_tokens), len(side_tokens)))
+    hunks = []
+    for (b0, s0), (b1, s1) in zip(anchors, anchors[1:]):
+        before, after = base_coded[b0 + 1:b1], side_coded[s0 + 1:s1]
+        if before != after:
+            hunks += _hunks(side_tokens, _diff(before, after, deadline), b0 + 1, s0 + 1)
+    return hunks
 
 
-def _script(diffs):
-    """Insertions by base position, and deleted base spans (sorted, disjoint)."""
-    inserts, deletes, at = {}, [], 0
-    for op, text in diffs:
-        if op == DIFF_INSERT:
-            inserts[at] = inserts.get(at, "") + text
+def _diff(before, after, deadline):
+    return _EXACT.diff_main(before, after, False, deadline)
+
+
+def _hunks(side_tokens, diffs, at, side_at):
+    """Hunks from a token diff of the base from token ``at`` and the side's
+    from token ``side_at``."""
+    hunks = []
+    start, written = None, []
+    for op, chars in diffs:
+        n = len(chars)
+        if op == DIFF_EQUAL:
+            if start is not None:
+                hunks.append(Hunk(start, at, written))
+                start, written = None, []
+            at += n
+            side_at += n
+            continue
+        if start is None:
+            start = at
+        if op == DIFF_DELETE:
+            at += n
         else:
-            if op == DIFF_DELETE:
-                deletes.append((at, at + len(text)))
-            at += len(text)
-    return inserts, deletes
+            written = written + side_tokens[side_at:side_at + n]
+            side_at += n
+    if start is not None:
+        hunks.append(Hunk(start, at, written))
+    return hunks
 
 
-def _ends(spans):
-    return (point for span in spans for point in span)
+def _conflict(later, earlier, n_tokens):
+    """Does ``later`` clash with ``earlier`` (see the module docstring)?"""
+    if _same_edge(later, earlier, n_tokens):
+        first, second = "".join(earlier.tokens), "".join(later.tokens)
+        return first == second or _glued(first, second)
+    if later.start < later.end and earlier.start < earlier.end:
+        return later.start < earlier.end and earlier.start < later.end
+    if later.start == later.end and earlier.start == earlier.end:
+        return later.start == earlier.start and later.tokens == earlier.tokens
+    insert, span = (later, earlier) if later.start == later.end else (earlier, later)
+    return span.start < insert.start < span.end
 
 
-def _covered(spans, position):
-    """Is base[position] inside one of the deleted spans?"""
-    index = bisect.bisect_right(spans, (position, float("inf"))) - 1
-    return index >= 0 and spans[index][0] <= position < spans[index][1]
+def _same_edge(a, b, n_tokens):
+    """Both replace just the leading or trailing gap: inserts at the text's
+    start or end (the whole of an empty text), kept like inserts at one
+    spot unless they would glue."""
+    return a.start == b.start and a.end == b.end == a.start + 1 and (a.start == 0 or a.end == n_tokens)
+
+
+def _glued(first, second):
+    return bool(first) and bool(second) and first[-1] not in _SPACE and second[0] not in _SPACE
+
+
+def _resolve(ours, theirs, n_tokens):
+    """Our hunks split into kept and dropped; theirs always stand."""
+    kept, dropped, j = [], [], 0
+    for hunk in ours:
+        # Hunks are sorted and disjoint on each side: those of theirs ending
+        # before this one starts cannot touch it or any later one of ours.
+        while j < len(theirs) and theirs[j].end < hunk.start:
+            j += 1
+        k = j
+        clash = False
+        while k < len(theirs) and theirs[k].start <= hunk.end:
+            if _conflict(hunk, theirs[k], n_tokens):
+                clash = True
+                break
+            k += 1
+        (dropped if clash else kept).append(hunk)
+    return kept, dropped
+
+
+def _assemble(base_tokens, theirs, ours):
+    """The base with both sides' kept hunks applied, as a list of tokens.
+    At one gap: pure inserts (theirs, then ours), then the hunk that starts
+    there; a hunk that ends there was written before them."""
+    inserts, spans = {}, {}
+    for side in (theirs, ours):
+        for hunk in side:
+            (inserts if hunk.start == hunk.end else spans).setdefault(hunk.start, []).append(hunk)
+    out, at = [], 0
+    while at <= len(base_tokens):
+        for hunk in inserts.get(at, ()):
+            out.extend(hunk.tokens)
+        if at in spans:  # two only where both replaced one edge gap (_same_edge)
+            for span in spans[at]:
+                out.extend(span.tokens)
+            at = spans[at][0].end
+            continue
+        if at < len(base_tokens):
+            out.append(base_tokens[at])
+        at += 1
+    return out

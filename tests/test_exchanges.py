@@ -20,10 +20,11 @@ def test_late_duplicate_of_an_answered_request_changes_nothing(sync):
     the backup's, must not roll the view back (PROTOCOL.md's rule would, and
     the client's next edit would then not fit and be lost)."""
     sync("u:a\nf:0:d\nd:0:+A\n\n")
-    request = "u:a\nf:1:d\nd:1:=1\t+B\n\n"
-    assert sync(request) == "F:2:d\nd:1:=2\n\n"
-    assert sync("u:z\nf:0:d\nd:0:+Z\n\n") == "F:1:d\nd:0:+AB\t=1\n\n"
+    sync("u:z\nf:0:d\nd:0:\n\n")
+    request = "u:a\nf:1:d\nd:1:=1\t+ B\n\n"
+    assert sync(request) == "F:2:d\nd:1:=3\n\n"
+    assert sync("u:z\nf:1:d\nd:1:+Z \t=1\n\n") == "F:2:d\nd:1:=3\t+ B\n\n"
     # The duplicate gets the kept answer again, and the view stays as it was.
-    assert sync(request) == "F:2:d\nd:1:=2\n\n"
-    assert sync("u:a\nf:2:d\nd:2:=2\t+C\n\n") == "F:3:d\nd:2:=2\t+Z\t=1\n\n"
-    assert sync("u:z\nf:1:d\nd:1:=3\n\n") == "F:2:d\nd:1:=3\t+C\n\n"
+    assert sync(request) == "F:2:d\nd:1:=3\n\n"
+    assert sync("u:a\nf:2:d\nd:2:=3\t+ C\n\n") == "F:3:d\nd:2:+Z \t=5\n\n"
+    assert sync("u:z\nf:2:d\nd:2:=5\n\n") == "F:3:d\nd:2:=5\t+ C\n\n"

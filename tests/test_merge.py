@@ -1,62 +1,158 @@
-"""The three-way merge, on worked cases and thousands of random ones."""
+"""The three-way merge: the shared worked cases, a big paste, and property
+tests over random word edits."""
 
+import collections
+import itertools
+import json
+import pathlib
 import random
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from mobwrite.delta import make_dmp
-from mobwrite.merge import merge
+from mobwrite.merge import merge, merge3
 
-DMP = make_dmp(diff_timeout=0)  # no timeout: diffs are exact and repeatable
-
-
-def merged(base, client, master):
-    return merge(DMP, base, client, master)
+DMP = make_dmp()  # the server's own settings: the merge must not depend on them
+VECTORS = json.loads((pathlib.Path(__file__).parent / "merge_vectors.json").read_text("utf-8"))["cases"]
 
 
-@pytest.mark.parametrize("base, client, master, expected", [
-    ("AB", "ABC", "ABZ", "ABZC"),                        # same spot: the master's insert first
-    ("hello world", "hello brave world", "hello world!", "hello brave world!"),
-    ("abcdef", "abef", "abXcdef", "abXef"),              # the client's deletion spares the master's insert
-    ("abcdef", "abXYef", "abef", "abXYef"),              # both deleted "cd"; the client's insert stays
-    ("The quick fox", "The slow fox", "", "slow"),       # text deleted under the client's edit: typed text kept
-    ("", "typed", "other", "othertyped"),
-    ("same", "same", "changed", "changed"),
-    ("😀 a", "😀 b a", "😀 a c", "😀 b a c"),
-    # Both typed at one spot: a word being finished stays whole.
-    ("abc hkwftiy", "abc hkwftiyp", "abc hkwftiy gpqlvtcz", "abc hkwftiyp gpqlvtcz"),
-    ("wor", "wor next", "word", "word next"),
-    ("X word", "X reword", "X new word", "X new reword"),   # a prefix stays on its word
-])
-def test_worked_merges(base, client, master, expected):
-    assert merged(base, client, master) == expected
+@pytest.mark.parametrize("case", VECTORS, ids=[c["why"] for c in VECTORS])
+def test_shared_vectors(case):
+    """The same cases tests/client/merge.test.mjs runs against merge.js."""
+    merged = merge3(DMP, case["base"], case["ours"], case["theirs"])
+    assert merged.text == case["merged"]
+    assert [list(d) for d in merged.dropped] == case["dropped"]
 
 
-def _edit(rng, text, marker):
-    """Delete a random span and insert a unique marker somewhere."""
-    if text and rng.random() < 0.5:
-        a = rng.randrange(len(text))
-        b = min(len(text), a + rng.randrange(1, 6))
-        text = text[:a] + text[b:]
-    at = rng.randrange(len(text) + 1)
-    return text[:at] + marker + text[at:]
+@pytest.mark.parametrize("size", [5_000, 50_000])
+@pytest.mark.parametrize("paster", ["ours", "theirs"])
+def test_a_big_paste_2kb_above_another_users_word_leaves_it_whole(size, paster):
+    rng = random.Random(size)
+
+    def words(n_chars):
+        out = []
+        while sum(map(len, out)) < n_chars:
+            out.append(" " + "".join(rng.choice("abcdefghij") for _ in range(rng.randrange(2, 9))))
+        return "".join(out)
+
+    base = "start" + words(20_000)
+    word_at = base.index(" ", 12_000)        # another user types a word here
+    paste_at = base.index(" ", word_at - 2_000)  # someone pastes 2 KB above it
+    paste = words(size)
+    pasted = base[:paste_at] + paste + base[paste_at:]
+    typed = base[:word_at] + " ZEBRA" + base[word_at:]
+    ours, theirs = (pasted, typed) if paster == "ours" else (typed, pasted)
+    merged = merge3(DMP, base, ours, theirs)
+    assert merged.dropped == []
+    assert merged.text == base[:paste_at] + paste + base[paste_at:word_at] + " ZEBRA" + base[word_at:]
 
 
-@pytest.mark.parametrize("seed", range(5))
-def test_random_merges_keep_both_sides_inserts_and_all_untouched_text(seed):
-    rng = random.Random(seed)
-    for case in range(600):
-        base = "".join(rng.choice("abcde ") for _ in range(rng.randrange(0, 60)))
-        client = _edit(rng, base, "<C%d>" % case)
-        master = _edit(rng, base, "[M%d]" % case)
-        result = merged(base, client, master)
-        # Each side's insertion survives whole.
-        assert "<C%d>" % case in result and "[M%d]" % case in result, (base, client, master, result)
-        # With one side unchanged the merge is the other side, exactly.
-        assert merged(base, base, master) == master
-        assert merged(base, client, base) == client
-        # Nothing appears that neither side wrote: the result minus both
-        # markers is a subsequence of the base.
-        rest = result.replace("<C%d>" % case, "").replace("[M%d]" % case, "")
-        it = iter(base)
-        assert all(ch in it for ch in rest), (base, client, master, result)
+# Property tests. Base words are distinct (which base word an edit touched is
+# then never ambiguous) and drawn from a pool of look-alikes; every word an
+# edit writes is fresh and names its side, so its fate can be checked.
+POOL = ["".join(p) for n in (2, 3) for p in itertools.product("abc", repeat=n)]
+EDIT = st.tuples(st.sampled_from(["keep"] * 3 + ["delete", "replace"]), st.integers(0, 2))
+
+
+@st.composite
+def triples(draw):
+    base = draw(st.lists(st.sampled_from(POOL), unique=True, max_size=10))
+    return base, draw(_edit(len(base), "A")), draw(_edit(len(base), "B"))
+
+
+def _edit(n, side):
+    """Per base word: keep, delete or replace it; per gap: words inserted."""
+    return st.tuples(st.lists(EDIT, min_size=n, max_size=n), st.lists(st.integers(0, 2), min_size=n + 1,
+                                                                    max_size=n + 1)).map(
+        lambda e: (side, e[0], e[1]))
+
+
+def _apply(base, edit):
+    """The edited words, and each change's footprint: slots it touches,
+    where slot 2g is the gap before base word g and 2i+1 is word i."""
+    side, ops, inserts = edit
+    words, changes, fresh = [], [], itertools.count()
+
+    def new_words(k):
+        return ["%s%d" % (side, next(fresh)) for _ in range(k)]
+
+    for g in range(len(base) + 1):
+        if inserts[g]:
+            written = new_words(inserts[g])
+            words += written
+            changes.append(({2 * g}, written))
+        if g == len(base):
+            break
+        op, _ = ops[g]
+        if op == "keep":
+            words.append(base[g])
+        else:
+            written = new_words(1) if op == "replace" else []
+            words += written
+            changes.append(({2 * g, 2 * g + 1, 2 * g + 2}, written))
+    return " ".join(words), changes
+
+
+def _regions(changes):
+    """Changes that touch each other's slots, joined: a side's hunks."""
+    regions = []
+    for slots, written in changes:
+        slots, written = set(slots), list(written)
+        for region in [r for r in regions if r[0] & slots]:
+            regions.remove(region)
+            slots |= region[0]
+            written += region[1]
+        regions.append((slots, written))
+    return regions
+
+
+def _clear(region, others, base_words):
+    """No hunk of the other side touches it, or both only insert at one gap
+    (but in an empty text, where the two would glue: see mobwrite/merge.py)."""
+    one_gap = len(region[0]) == 1 and min(region[0]) % 2 == 0 and base_words
+    return all(one_gap and other[0] == region[0] for other in others if other[0] & region[0])
+
+
+@settings(max_examples=10_000, deadline=None, derandomize=True)
+@given(triples())
+def test_random_word_edits_merge_into_whole_words(triple):
+    base_words, edit_a, edit_b = triple
+    base = " ".join(base_words)
+    theirs, changes_a = _apply(base_words, edit_a)  # A reached the server first
+    ours, changes_b = _apply(base_words, edit_b)
+    merged = merge3(DMP, base, ours, theirs)
+    # Deterministic, and whatever diff settings the caller's dmp has.
+    assert merge3(make_dmp(diff_timeout=0), base, ours, theirs) == merged
+    assert merge(DMP, base, ours, theirs) == merged.text
+    counts = collections.Counter(merged.text.split())
+    # No hybrid word: each is a word of the base or of one side.
+    assert set(counts) <= set(base_words) | set(theirs.split()) | set(ours.split()), merged
+    # A's edits all stand: its words once each, the words it removed gone.
+    regions_a, regions_b = _regions(changes_a), _regions(changes_b)
+    for _, written in regions_a:
+        assert all(counts[w] == 1 for w in written), (written, merged)
+    touched_a = {i for slots, _ in changes_a for i in slots if i % 2}
+    assert not any(counts[base_words[i // 2]] for i in touched_a), merged
+    # B's edits clear of A's stand too; the others are kept whole or dropped.
+    for region in regions_b:
+        if _clear(region, regions_a, base_words):
+            assert all(counts[w] == 1 for w in region[1]), (region, merged)
+        else:
+            assert all(counts[w] <= 1 for w in region[1]), (region, merged)
+    # A base word neither side touched is still there.
+    touched_b = {i for slots, _ in changes_b for i in slots if i % 2}
+    assert all(counts[base_words[i // 2]] == 1 for i in range(1, 2 * len(base_words), 2)
+               if i not in touched_a | touched_b), merged
+
+
+@settings(max_examples=2_000, deadline=None, derandomize=True)
+@given(st.text(alphabet="ab \n", max_size=12), st.text(alphabet="ab \n", max_size=12),
+       st.text(alphabet="ab \n", max_size=12))
+def test_any_texts_merge_into_words_of_the_three(base, ours, theirs):
+    """Arbitrary whitespace and words, edges included: still no glued word,
+    and one side unchanged gives the other exactly."""
+    merged = merge(DMP, base, ours, theirs)
+    assert set(merged.split()) <= set(base.split()) | set(ours.split()) | set(theirs.split())
+    assert merge(DMP, base, base, theirs) == theirs
+    assert merge(DMP, base, ours, base) == ours

@@ -256,26 +256,28 @@ def test_step0_a_stale_request_is_ignored_and_prints_nothing(sync):
     assert sync(second) == ans("F:2:doc", "d:1:=3")
     assert sync(req("u:ann", "f:2:doc", "d:2:=3\t+?")) == ans("F:3:doc", "d:2:=4")
     assert sync(req("u:bob", "f:0:doc", "d:0:")) == ans("F:1:doc", "d:0:+Hi!?")
-    assert sync(req("u:bob", "f:1:doc", "d:1:+>\t=4")) == ans("F:2:doc", "d:1:=5")
+    assert sync(req("u:bob", "f:1:doc", "d:1:+>%20\t=4")) == ans("F:2:doc", "d:1:=6")
     # A late duplicate of Ann's second request: A=1 is older than the backup
     # (2) and V=1 below client_version (3).
     assert sync(second) == ""
-    assert text_of(sync, "doc") == ">Hi!?"
+    assert text_of(sync, "doc") == "> Hi!?"
     # Ann's view was left alone, so her next edit still fits and merges.
-    assert sync(req("u:ann", "f:3:doc", "d:3:=4\t+.")) == ans("F:4:doc", "d:3:+%3E\t=5")
-    assert text_of(sync, "doc") == ">Hi!?."
+    assert sync(req("u:ann", "f:3:doc", "d:3:=4\t+.")) == ans("F:4:doc", "d:3:+%3E \t=5")
+    assert text_of(sync, "doc") == "> Hi!?."
 
 
 def test_step1_lost_reply_rolls_back_to_the_backup_shadow(sync):
     assert sync(req("u:ann", "f:0:doc", "d:0:+Hi")) == ans("F:1:doc", "d:0:=2")
     assert sync(req("u:bob", "f:0:doc", "d:0:")) == ans("F:1:doc", "d:0:+Hi")
-    # Bob never got that answer: he resends d:0 and adds a new edit made
-    # against his old (empty) shadow. A=0 is the backup's version: the shadow
-    # goes back to "", d:0 is a retransmission, and d:1 fits the empty shadow.
-    answer = sync(req("u:bob", "f:0:doc", "d:0:", "d:1:+Yo"))
-    assert answer == ans("F:2:doc", "d:0:+Hi\t=2")
-    assert text_of(sync, "doc") == "HiYo"
-    assert sync(req("u:bob", "f:1:doc", "d:2:=4")) == ans("F:3:doc", "d:1:=4")
+    assert sync(req("u:ann", "f:1:doc", "d:1:=2\t+%20there")) == ans("F:2:doc", "d:1:=8")
+    assert sync(req("u:bob", "f:1:doc", "d:1:=2")) == ans("F:2:doc", "d:1:=2\t+ there")
+    # Bob never got that answer: he resends d:1 and adds a new edit made
+    # against his old shadow "Hi". A=1 is the backup's version: the shadow
+    # goes back to "Hi", d:1 is a retransmission, and d:2 fits "Hi".
+    answer = sync(req("u:bob", "f:1:doc", "d:1:=2", "d:2:+Yo%20\t=2"))
+    assert answer == ans("F:3:doc", "d:1:=5\t+ there")
+    assert text_of(sync, "doc") == "Yo Hi there"
+    assert sync(req("u:bob", "f:2:doc", "d:3:=11")) == ans("F:4:doc", "d:2:=11")
 
 
 def test_step2_edit_stack_is_resent_oldest_first_until_acknowledged(sync):
@@ -387,13 +389,35 @@ def _hunk_that_cannot_apply(sync):
     return sync(req("u:bob", "f:1:doc", "d:1:=4\t-5\t+slow\t=16"))
 
 
-def test_an_edit_to_text_another_user_deleted_keeps_its_typed_text(sync):
-    # Beyond PROTOCOL.md (README: "Merging"): where the original's fuzzy patch
-    # dropped Bob's hunk, the three-way merge keeps what he typed; his
-    # deletion of "quick" is moot, Ann had deleted it already.
+def test_an_edit_to_text_another_user_replaced_is_dropped_and_logged(sync, mobwrite_log):
+    # README ("Merging"): Bob replaced "quick", which Ann had replaced with
+    # everything else first. Her edit reached the server first and stands;
+    # his is dropped with its text in the log, and the answer takes it back
+    # out of his text.
     answer = _hunk_that_cannot_apply(sync)
-    assert text_of(sync, "doc") == "slow1234567890"
-    assert answer == ans("F:2:doc", "d:1:-4\t=4\t-16\t+1234567890")
+    assert text_of(sync, "doc") == "1234567890"
+    assert answer == ans("F:2:doc", "d:1:-24\t+1234567890")
+    assert any("bob" in m and "'quick'" in m and "'slow'" in m for m in mobwrite_log.messages()), \
+        mobwrite_log.messages()
+
+
+def test_conflicting_replacements_resolve_like_the_original(sync):
+    """The original server's own test case "Conflicting merge": A replaces
+    "Hello" with "My" against "Hello world" after B replaced it with
+    "Goodbye". B's edit stands, A's is dropped, and A's answer shows it."""
+    assert sync(req("u:a", "f:0:doc", "d:0:+Hello%20world")) == ans("F:1:doc", "d:0:=11")
+    assert sync(req("u:b", "f:0:doc", "d:0:")) == ans("F:1:doc", "d:0:+Hello world")
+    assert sync(req("u:b", "f:1:doc", "d:1:-5\t+Goodbye\t=6")) == ans("F:2:doc", "d:1:=13")
+    assert sync(req("u:a", "f:1:doc", "d:1:-5\t+My\t=6")) == ans("F:2:doc", "d:1:-2\t+Goodbye\t=6")
+    assert text_of(sync, "doc") == "Goodbye world"
+
+
+def test_two_users_fixing_one_typo_give_one_fix(sync):
+    assert sync(req("u:a", "f:0:doc", "d:0:+teh%20cat")) == ans("F:1:doc", "d:0:=7")
+    assert sync(req("u:b", "f:0:doc", "d:0:")) == ans("F:1:doc", "d:0:+teh cat")
+    assert sync(req("u:a", "f:1:doc", "d:1:=1\t-2\t+he\t=4\t+%20sat")) == ans("F:2:doc", "d:1:=11")
+    assert sync(req("u:b", "f:1:doc", "d:1:=1\t-2\t+he\t=4")) == ans("F:2:doc", "d:1:=7\t+ sat")
+    assert text_of(sync, "doc") == "the cat sat"
 
 
 def test_two_users_typing_at_one_spot_both_keep_their_words(sync):
@@ -439,7 +463,7 @@ def test_max_chars_refuses_a_merge_that_grows_too_long(sync_with):
     assert sync(req("u:ann", "f:0:doc", "d:0:+Hello")) == ans("F:1:doc", "d:0:=5")
     assert sync(req("u:bob", "f:0:doc", "d:0:")) == ans("F:1:doc", "d:0:+Hello")
     assert sync(req("u:ann", "f:1:doc", "d:1:=5\t+123")) == ans("F:2:doc", "d:1:=8")
-    assert sync(req("u:bob", "f:1:doc", "d:1:+abc\t=5")) == ans("F:2:doc", "R:1:Hello123")
+    assert sync(req("u:bob", "f:1:doc", "d:1:+abc%20\t=5")) == ans("F:2:doc", "R:1:Hello123")
     assert text_of(sync, "doc") == "Hello123"
 
 
@@ -477,10 +501,10 @@ def test_lengths_count_utf16_code_units(sync):
     assert sync(req("u:cy", "f:0:doc", "d:0:")) == ans("F:1:doc", "d:0:+%F0%9F%98%80")
     # A count that ends inside the surrogate pair does not fit.
     assert sync(req("u:bob", "f:1:doc", "d:1:=1\t+a\t=1")) == ans("F:2:doc", "R:1:%F0%9F%98%80")
-    assert sync(req("u:cy", "f:1:doc", "d:1:=2\t+a")) == ans("F:2:doc", "d:1:=3")
-    assert text_of(sync, "doc") == "😀a"
-    assert sync(req("u:ann", "f:1:doc", "d:1:=2\t+%F0%9F%98%81")) == ans("F:2:doc", "d:1:=2\t+a\t=2")
-    assert text_of(sync, "doc") == "😀a😁"
+    assert sync(req("u:cy", "f:1:doc", "d:1:=2\t+%20a")) == ans("F:2:doc", "d:1:=4")
+    assert text_of(sync, "doc") == "😀 a"
+    assert sync(req("u:ann", "f:1:doc", "d:1:=2\t+%20%F0%9F%98%81")) == ans("F:2:doc", "d:1:=3\t+a \t=2")
+    assert text_of(sync, "doc") == "😀 a 😁"
 
 
 def test_inserted_text_decoding_plus_is_a_plus_sign(sync):
