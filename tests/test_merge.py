@@ -10,10 +10,11 @@ import random
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from mobwrite.config import Settings
 from mobwrite.delta import make_dmp
 from mobwrite.merge import merge, merge3
 
-DMP = make_dmp()  # the server's own settings: the merge must not depend on them
+DMP = make_dmp(Settings.diff_timeout)  # the server's own settings: the merge must not depend on them
 VECTORS = json.loads((pathlib.Path(__file__).parent / "merge_vectors.json").read_text("utf-8"))["cases"]
 
 
