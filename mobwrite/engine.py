@@ -252,7 +252,7 @@ class _Pass:
         else:
             merged = merge.merge3(self.dmp, old_shadow, view.shadow, text)
             for gone, wrote in merged.dropped:  # PROTOCOL.md: never drop an edit without a trace
-                self._out.notes.append("edit from %s on %r dropped, it conflicts with an earlier one: %r -> %r"
+                self.out.notes.append("edit from %s on %r dropped, it conflicts with an earlier one: %r -> %r"
                                        % (action.user, action.doc, gone, wrote))
             self._set_text(action.doc, merged.text, view)
 
