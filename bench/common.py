@@ -134,6 +134,14 @@ def median_of(runs, key):
     return statistics.median(values) if values else None
 
 
+def spread(values, spec="%.0f"):
+    """"min–max" of ``values`` (the spread printed beside a median), or "-"."""
+    values = [v for v in values if v is not None]
+    if not values:
+        return "-"
+    return (spec + "–" + spec) % (min(values), max(values))
+
+
 def table(headers, rows, align=None):
     """A plain-text table; ``align`` is "<" or ">" per column (default: the
     first column left, the others right)."""

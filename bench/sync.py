@@ -51,13 +51,14 @@ if __package__ in (None, ""):  # run as a file: the project root first (its zips
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from bench import traces  # noqa: E402
+from bench import peers  # noqa: E402
 from bench.common import (GATEWAY_PATH, Services, counted_datastore_app, finish, fmt,  # noqa: E402
                           gunicorn_setup, insert_random, machine_line, make_text, percentile,
-                          print_machine, session_cpu_ns, session_pids, table)
-from bench.peer_yjs import driver  # noqa: E402
+                          print_machine, session_cpu_ns, session_pids, spread, table)
 
 BATCHINGS = {"1/s": 6, "1/key": 1}   # keystrokes per sync
 CLIENT_COUNTS = (1, 3, 10)
+SCALING_WINDOWS = 5
 
 
 # ---------------------------------------------------------------- transports
@@ -319,8 +320,10 @@ def _counted_replay(app, rpc_counts, window, n_clients, batch):
 
 # ---------------------------------------------------------------- section 2: document size
 
-def scaling(server, sizes, count, seed=1):
-    """CPU per idle poll and per small edit, one client, one document per size."""
+def scaling(server, sizes, count, windows, seed=1):
+    """CPU per idle poll and per small edit, one client, one document per
+    size: ``count`` syncs of each kind in ``windows`` windows, the median
+    window's CPU per sync with the spread over the windows."""
     from mobwrite.client import Client
     rng = random.Random(seed)
     results = {}
@@ -342,18 +345,20 @@ def scaling(server, sizes, count, seed=1):
             if shared.text != shared.shadow or len(shared.text) != size:
                 raise RuntimeError("scaling document did not settle")
             row = {}
+            per_window = max(1, count // windows)
             for kind in ("poll", "edit"):
-                lat, wire = [], 0
-                cpu0 = session_cpu_ns(sid)
-                for _ in range(count):
-                    if kind == "edit":
-                        shared.text = insert_random(shared.text, rng)
-                    seconds, size_on_wire = sync()
-                    lat.append(seconds)
-                    wire += size_on_wire
-                cpu = session_cpu_ns(sid) - cpu0
-                row[kind] = {"cpu_us": cpu * 1e6 / count, "p50_ms": 1000 * statistics.median(lat),
-                             "bytes": wire / count}
+                lat, wire, cpus = [], 0, []
+                for _ in range(windows):
+                    cpu0 = session_cpu_ns(sid)
+                    for _ in range(per_window):
+                        if kind == "edit":
+                            shared.text = insert_random(shared.text, rng)
+                        seconds, size_on_wire = sync()
+                        lat.append(seconds)
+                        wire += size_on_wire
+                    cpus.append((session_cpu_ns(sid) - cpu0) * 1e6 / per_window)
+                row[kind] = {"cpu_us": statistics.median(cpus), "cpu_us_windows": cpus,
+                             "p50_ms": 1000 * statistics.median(lat), "bytes": wire / len(lat)}
             results[size] = row
         finally:
             transport.close()
@@ -380,6 +385,7 @@ def print_replay(cells, stores, rpcs):
                 rpc = rpcs.get((n, batching)) if store == "datastore" else None
                 exact = [r["exact"] for r in runs]
                 rows.append([batching, n, store, fmt(med["cpu_us_per_key"]),
+                             spread([r["cpu_us_per_key"] for r in runs]), len(runs),
                              fmt(med["cpu_us_per_key"] / base, "%.1f") if base else "-",
                              fmt(med["cpu_us_per_sync"]), fmt(med["syncs_per_core_s"]),
                              fmt(med["bytes_per_key"]),
@@ -388,19 +394,28 @@ def print_replay(cells, stores, rpcs):
                              if rpc else "-",
                              fmt(med["p50_ms"], "%.1f"), fmt(med["p99_ms"], "%.1f"),
                              "-" if store == "noop" else ("yes" if all(exact) else "NO")])
-    print(table(["sync", "clients", "store", "µs/key", "×noop", "µs/sync", "syncs/core-s", "bytes/key",
-                 "DS RPC/sync", "edit / poll", "p50 ms", "p99 ms", "exact"], rows,
-                ["<", ">", "<"] + [">"] * 10))
+    print(table(["sync", "clients", "store", "µs/key", "spread", "windows", "×noop", "µs/sync", "syncs/core-s",
+                 "bytes/key", "DS RPC/sync", "edit / poll", "p50 ms", "p99 ms", "exact"], rows,
+                ["<", ">", "<"] + [">"] * 12))
 
 
 def print_scaling(results):
     rows = []
     for size, row in results.items():
-        rows.append([_size_name(size), fmt(row["poll"]["cpu_us"]), fmt(row["poll"]["p50_ms"], "%.1f"),
-                     fmt(row["poll"]["bytes"]), fmt(row["edit"]["cpu_us"]), fmt(row["edit"]["p50_ms"], "%.1f"),
-                     fmt(row["edit"]["bytes"])])
-    print(table(["document", "poll µs CPU", "poll p50 ms", "poll bytes", "edit µs CPU", "edit p50 ms",
-                 "edit bytes"], rows))
+        cells = [_size_name(size)]
+        for kind in ("poll", "edit"):
+            r = row[kind]
+            cells += [fmt(r["cpu_us"]), spread(r["cpu_us_windows"]), fmt(r["p50_ms"], "%.1f"), fmt(r["bytes"])]
+        rows.append(cells)
+    print(table(["document", "poll µs CPU", "spread", "poll p50 ms", "poll bytes", "edit µs CPU", "spread",
+                 "edit p50 ms", "edit bytes"], rows))
+    sizes = sorted(results)
+    if 10_000 in results and sizes[-1] > 10_000:
+        big = sizes[-1]
+        for kind in ("edit", "poll"):
+            ratio = results[big][kind]["cpu_us"] / results[10_000][kind]["cpu_us"]
+            print("%s ÷ 10 KB, one client, CPU per %s: %.1f" % (_size_name(big), "small edit" if kind == "edit"
+                                                                 else "idle poll", ratio))
 
 
 def _size_name(size):
@@ -415,24 +430,33 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="short windows, one repeat (about a minute on 2 cores)")
     parser.add_argument("--trace", default="automerge-paper", choices=traces.NAMES)
     parser.add_argument("--start-kb", type=float, default=10, help="start where the document reaches this size")
-    parser.add_argument("--keys", type=int, help="keystrokes per cell at 1/s batching (default 3000; quick 120)")
+    parser.add_argument("--keys", type=int, help="keystrokes per window at 1/s batching (default 1200; quick 60)")
     parser.add_argument("--keys-single", type=int,
-                        help="keystrokes per cell at one keystroke per sync (default 1000; quick 40)")
-    parser.add_argument("--repeats", type=int, help="windows per cell (default 3; quick 1)")
+                        help="keystrokes per window at one keystroke per sync (default 400; quick 20)")
+    parser.add_argument("--repeats", type=int, help="windows per cell (default 5; quick 1); each peer "
+                        "replays at least 5")
     parser.add_argument("--stores", default="sqlite,datastore")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--scaling-count", type=int, help="syncs per size and kind (default 600; quick 100)")
+    parser.add_argument("--scaling-count", type=int, help="syncs per size and kind, in 5 windows "
+                        "(default 500; quick 50)")
     parser.add_argument("--skip-replay", action="store_true")
     parser.add_argument("--skip-scaling", action="store_true")
     parser.add_argument("--skip-rpcs", action="store_true")
     parser.add_argument("--yjs", action="store_true", help="also replay through the Yjs server (node)")
+    parser.add_argument("--sharedb", action="store_true", help="also replay through ShareDB (node)")
+    parser.add_argument("--peers", default="", help="comma-separated peers, as the flags: yjs,sharedb")
     parser.add_argument("--json", metavar="PATH", help="write every figure to PATH")
     args = parser.parse_args(argv)
-    keys = args.keys or (120 if args.quick else 3000)
-    keys_single = args.keys_single or (40 if args.quick else 1000)
-    repeats = args.repeats or (1 if args.quick else 3)
-    scaling_count = args.scaling_count or (100 if args.quick else 600)
+    keys = args.keys or (60 if args.quick else 1200)
+    keys_single = args.keys_single or (20 if args.quick else 400)
+    repeats = args.repeats or (1 if args.quick else 5)
+    scaling_count = args.scaling_count or (50 if args.quick else 500)
     stores = [s.strip() for s in args.stores.split(",") if s.strip()]
+    peer_names = [p.strip() for p in args.peers.split(",") if p.strip()]
+    peer_names += [p for p in ("yjs", "sharedb") if getattr(args, p) and p not in peer_names]
+    unknown = [p for p in peer_names if p not in peers.PEERS]
+    if unknown:
+        parser.error("unknown peer(s) %s; known: %s" % (", ".join(unknown), ", ".join(peers.PEERS)))
 
     started = time.monotonic()
     machine = machine_line()
@@ -440,7 +464,7 @@ def main(argv=None):
     start_index = find_start(trace, args.start_kb * 1000)
     windows = {b: Window(trace, start_index, keys if b == "1/s" else keys_single) for b in BATCHINGS}
     print("MobWrite sync benchmark on the %r trace (%d patches, checked against endContent): windows from "
-          "patch %d (%d chars), %d / %d keystrokes, %d repeat(s), medians"
+          "patch %d (%d chars), %d / %d keystrokes, %d window(s) per cell, medians with min–max spread"
           % (trace.name, len(trace), start_index, len(windows["1/s"].start), keys, keys_single, repeats))
     print_machine(machine)
     report = {"machine": machine, "trace": trace.name, "start_index": start_index,
@@ -466,20 +490,36 @@ def main(argv=None):
         if not args.skip_scaling:
             sizes = [1_000, 10_000, 100_000, 1_000_000]
             store = "sqlite" if "sqlite" in stores else stores[0]
-            print("\nsection 2: document size, %s store, one client, %d idle polls and %d small edits per size"
-                  % (store, scaling_count, scaling_count))
-            results = scaling(gunicorns[store], sizes, scaling_count)
+            print("\nsection 2: document size, %s store, one client, %d idle polls and %d small edits per size "
+                  "in %d windows (median window, spread min–max)" % (store, scaling_count, scaling_count,
+                                                                     SCALING_WINDOWS))
+            results = scaling(gunicorns[store], sizes, scaling_count, SCALING_WINDOWS)
             print_scaling(results)
             report["scaling"] = {str(k): v for k, v in results.items()}
 
-        if args.yjs:
-            print("\nsection 3: the same replay through the Yjs WebSocket server (@y/websocket-server 0.1.1)")
-            report["yjs"] = driver.compare(windows, cells, stores, repeats, CLIENT_COUNTS, BATCHINGS)
+        if peer_names:
+            report["peers"] = peers_section([peers.PEERS[p] for p in peer_names], windows, cells, stores, repeats)
 
         for server in gunicorns.values():
             server.stop()
         finish(report, started, args.json)
     return 0
+
+
+def peers_section(peer_list, windows, cells, stores, repeats):
+    """Sections 3 and 4: each peer's replay of the same windows, then our CPU
+    per keystroke over each peer's per client count."""
+    peer_runs, report = {}, {}
+    for number, peer in enumerate(peer_list):
+        print("\nsection 3%s: the same replay through %s" % ("abcdefgh"[number], peer.label))
+        runs = peers.run(peer, windows, repeats, CLIENT_COUNTS, BATCHINGS)
+        peers.print_peer(peer, runs)
+        peer_runs[peer] = runs
+        report[peer.name] = {"%d|%s" % k: v for k, v in runs.items()}
+    if cells:
+        print("\nsection 4: CPU per keystroke, ours ÷ peer, by number of clients (same run)")
+        report["ratios"] = peers.print_ratios(peer_runs, cells, stores, CLIENT_COUNTS, BATCHINGS)
+    return report
 
 
 def replay_section(gunicorns, stores, windows, repeats, started, with_rpcs, workers):
