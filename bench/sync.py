@@ -253,16 +253,20 @@ def _text_after(window, count):
     return text
 
 
-def replay_cell(server, window, n_clients, batch, baseline):
-    """One measured replay through gunicorn: the figures of one table cell."""
+def replay_cell(server, window, n_clients, batch, baseline, backing=()):
+    """One measured replay through gunicorn: the figures of one table cell.
+    ``backing``: the servers behind it (the Datastore emulator), whose CPU is
+    counted apart from ours."""
     replay = Replay(lambda: WireTransport(server.address), window, n_clients, batch, baseline)
     try:
         replay.warm_up()
         sid = server.process.pid
         pids0 = session_pids(sid)
+        svc0 = sum(session_cpu_ns(b.process.pid) for b in backing)
         cpu0, t0 = session_cpu_ns(sid), time.monotonic()
         keys = replay.run()
         cpu1, t1 = session_cpu_ns(sid), time.monotonic()
+        svc = sum(session_cpu_ns(b.process.pid) for b in backing) - svc0
         if session_pids(sid) != pids0:
             print("  note: a gunicorn worker was replaced during a window; its CPU is partly missing")
         exact = replay.check()
@@ -272,6 +276,7 @@ def replay_cell(server, window, n_clients, batch, baseline):
     return {"keystrokes": keys, "syncs": replay.syncs, "edit_syncs": replay.edit_syncs,
             "seconds": t1 - t0, "server_cpu_s": cpu,
             "cpu_us_per_key": cpu * 1e6 / keys, "cpu_us_per_sync": cpu * 1e6 / replay.syncs,
+            "backing_cpu_us_per_key": svc * 1e6 / keys if backing else None,
             "syncs_per_core_s": replay.syncs / cpu if cpu > 0 else None,
             "bytes_per_key": (replay.bytes_out + replay.bytes_in) / keys,
             "bytes_out_per_key": replay.bytes_out / keys, "bytes_in_per_key": replay.bytes_in / keys,
@@ -376,9 +381,10 @@ def print_replay(cells, stores, rpcs):
                 runs = cells.get((store, n, batching))
                 if not runs:
                     continue
-                med = {k: statistics.median([r[k] for r in runs if r[k] is not None] or [0])
+                med = {k: statistics.median([r[k] for r in runs if r.get(k) is not None] or [0])
                        for k in ("cpu_us_per_key", "cpu_us_per_sync", "syncs_per_core_s", "bytes_per_key",
                                  "p50_ms", "p99_ms")}
+                emulator = [r["backing_cpu_us_per_key"] for r in runs if r.get("backing_cpu_us_per_key") is not None]
                 base = None
                 if noop and store != "noop":
                     base = statistics.median(r["cpu_us_per_key"] for r in noop)
@@ -388,15 +394,15 @@ def print_replay(cells, stores, rpcs):
                              spread([r["cpu_us_per_key"] for r in runs]), len(runs),
                              fmt(med["cpu_us_per_key"] / base, "%.1f") if base else "-",
                              fmt(med["cpu_us_per_sync"]), fmt(med["syncs_per_core_s"]),
-                             fmt(med["bytes_per_key"]),
+                             fmt(med["bytes_per_key"]), fmt(statistics.median(emulator)) if emulator else "-",
                              fmt(rpc["rpcs_per_sync"], "%.2f") if rpc else "-",
                              ("%.2f / %.2f" % (rpc["edit"]["rpcs_per_sync"], rpc["poll"]["rpcs_per_sync"]))
                              if rpc else "-",
                              fmt(med["p50_ms"], "%.1f"), fmt(med["p99_ms"], "%.1f"),
                              "-" if store == "noop" else ("yes" if all(exact) else "NO")])
     print(table(["sync", "clients", "store", "µs/key", "spread", "windows", "×noop", "µs/sync", "syncs/core-s",
-                 "bytes/key", "DS RPC/sync", "edit / poll", "p50 ms", "p99 ms", "exact"], rows,
-                ["<", ">", "<"] + [">"] * 12))
+                 "bytes/key", "emulator µs/key", "DS RPC/sync", "edit / poll", "p50 ms", "p99 ms", "exact"], rows,
+                ["<", ">", "<"] + [">"] * 13))
 
 
 def print_scaling(results):
@@ -412,6 +418,7 @@ def print_scaling(results):
     sizes = sorted(results)
     if 10_000 in results and sizes[-1] > 10_000:
         big = sizes[-1]
+        print()
         for kind in ("edit", "poll"):
             ratio = results[big][kind]["cpu_us"] / results[10_000][kind]["cpu_us"]
             print("%s ÷ 10 KB, one client, CPU per %s: %.1f" % (_size_name(big), "small edit" if kind == "edit"
@@ -430,9 +437,9 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="short windows, one repeat (about a minute on 2 cores)")
     parser.add_argument("--trace", default="automerge-paper", choices=traces.NAMES)
     parser.add_argument("--start-kb", type=float, default=10, help="start where the document reaches this size")
-    parser.add_argument("--keys", type=int, help="keystrokes per window at 1/s batching (default 1200; quick 60)")
+    parser.add_argument("--keys", type=int, help="keystrokes per window at 1/s batching (default 600; quick 60)")
     parser.add_argument("--keys-single", type=int,
-                        help="keystrokes per window at one keystroke per sync (default 400; quick 20)")
+                        help="keystrokes per window at one keystroke per sync (default 200; quick 20)")
     parser.add_argument("--repeats", type=int, help="windows per cell (default 5; quick 1); each peer "
                         "replays at least 5")
     parser.add_argument("--stores", default="sqlite,datastore")
@@ -447,8 +454,8 @@ def main(argv=None):
     parser.add_argument("--peers", default="", help="comma-separated peers, as the flags: yjs,sharedb")
     parser.add_argument("--json", metavar="PATH", help="write every figure to PATH")
     args = parser.parse_args(argv)
-    keys = args.keys or (60 if args.quick else 1200)
-    keys_single = args.keys_single or (20 if args.quick else 400)
+    keys = args.keys or (60 if args.quick else 600)
+    keys_single = args.keys_single or (20 if args.quick else 200)
     repeats = args.repeats or (1 if args.quick else 5)
     scaling_count = args.scaling_count or (50 if args.quick else 500)
     stores = [s.strip() for s in args.stores.split(",") if s.strip()]
@@ -474,16 +481,17 @@ def main(argv=None):
     with Services(prefix="mobwrite-syncbench-") as services:
         services.start_backing(datastore="datastore" in stores)
         stores = [name for name in stores if services.available(name)]
-        gunicorns = {}
+        gunicorns, backing = {}, {}
         for name in ["noop"] + stores:
             setup = gunicorn_setup(name, args.workers, services, {"MOBWRITE_MAX_CHARS": "2000000"})
             gunicorns[name] = services.serve(setup)
+            backing[name] = setup.services
         print("servers up in %.1fs" % (time.monotonic() - started))
 
         cells = {}
         if not args.skip_replay:
-            cells, rpcs = replay_section(gunicorns, stores, windows, repeats, started, not args.skip_rpcs,
-                                         args.workers)
+            cells, rpcs = replay_section(gunicorns, backing, stores, windows, repeats, started,
+                                         not args.skip_rpcs, args.workers)
             report["replay"] = {"%s|%d|%s" % k: v for k, v in cells.items()}
             report["rpcs"] = {"%d|%s" % k: v for k, v in rpcs.items()}
 
@@ -522,7 +530,7 @@ def peers_section(peer_list, windows, cells, stores, repeats):
     return report
 
 
-def replay_section(gunicorns, stores, windows, repeats, started, with_rpcs, workers):
+def replay_section(gunicorns, backing, stores, windows, repeats, started, with_rpcs, workers):
     """Section 1: every cell replayed through gunicorn, interleaved over the
     repeats, and (``with_rpcs``, datastore) its RPCs counted in process.
     Returns the cells by (store, clients, batching) and the RPC counts by
@@ -533,7 +541,7 @@ def replay_section(gunicorns, stores, windows, repeats, started, with_rpcs, work
             for n in CLIENT_COUNTS:
                 for name in ["noop"] + stores:
                     cells[(name, n, batching)].append(
-                        replay_cell(gunicorns[name], windows[batching], n, batch, name == "noop"))
+                        replay_cell(gunicorns[name], windows[batching], n, batch, name == "noop", backing[name]))
         print("  repeat %d done at %.0fs" % (rep + 1, time.monotonic() - started))
     rpcs = {}
     if "datastore" in stores and with_rpcs:
@@ -544,7 +552,9 @@ def replay_section(gunicorns, stores, windows, repeats, started, with_rpcs, work
           "1/key = one per sync; every client syncs once per batch" % workers)
     print_replay(cells, ["noop"] + stores, rpcs)
     print("(µs/key, µs/sync: gunicorn session CPU from /proc schedstat; ×noop: over the no-op Flask app's µs/key for "
-          "the same requests; syncs/core-s = 1e6 / µs/sync; bytes/key: request + answer with HTTP headers; "
+          "the same requests; spread: min–max over the windows; syncs/core-s = 1e6 / µs/sync; bytes/key: request + "
+          "answer with HTTP headers; emulator µs/key: the Datastore emulator's CPU, apart from ours (a local "
+          "stand-in: not what Cloud Datastore spends); "
           "DS RPC/sync counted in-process on the emulator over the same replay, for syncs carrying an edit "
           "/ polls; exact: every client ends with the trace's text)")
     return dict(cells), rpcs
