@@ -1,8 +1,8 @@
 """Sync benchmark on real editing traces, through the real HTTP gateway.
 
     python bench/sync.py --quick             # about a minute on 2 cores
-    python bench/sync.py                     # longer windows, more repeats
-    python bench/sync.py --quick --yjs       # also the Yjs peer ratio (node; run by tests/test_bench.py)
+    python bench/sync.py                     # 5 windows per cell, longer windows
+    python bench/sync.py --quick --yjs --sharedb   # also the node peers (run by tests/test_bench.py)
     python bench/sync.py --quick --json /tmp/sync.json
 
 Section 1 (trace replay): a window of a real trace from ../shared/traces
@@ -18,22 +18,30 @@ the trace's positions apply. Every client ends with exactly the trace's text
 (checked). "noop" is ``bench.noop:app`` on the same gunicorn setup:
 the HTTP stack's own cost for the same requests.
 
-Figures per cell: server CPU (every thread of the gunicorn session, from
-/proc/*/task/*/schedstat, nanoseconds) per keystroke and per sync; syncs per second per core (1e6 / µs per
-sync); wire bytes per keystroke, request and answer with their HTTP headers
-(this benchmark's minimal headers; a browser adds its own); p50/p99 sync
-latency (requests are sequential: unloaded latency). Datastore round trips
-per sync are counted in-process (Flask test client, ``tools.rpccount``
-around the store) over the same replay, split into syncs that carry an edit and polls.
+Every cell is the median of its windows (5 by default, interleaved over the
+cells) printed with its spread (min–max). Figures per cell: server CPU
+(every thread of the gunicorn session, from /proc/*/task/*/schedstat,
+nanoseconds) per keystroke and per sync; ×noop, over the no-op app's for the
+same cell; syncs per second per core (1e6 / µs per sync); wire bytes per
+keystroke, request and answer with their HTTP headers (this benchmark's
+minimal headers; a browser adds its own); the Datastore emulator's CPU per
+keystroke, apart from ours (a local stand-in, not Cloud Datastore's cost);
+p50/p99 sync latency (requests are sequential: unloaded latency). Datastore
+round trips per sync are counted in-process (Flask test client,
+``tools.rpccount`` around the store) over the same replay, split into syncs
+that carry an edit and polls.
 
 Section 2 (document size): CPU per idle poll and per small edit (4 characters
 inserted at a random place) on 1 KB, 10 KB, 100 KB and 1 MB documents, sqlite
 store (the Datastore caps an entity at 1 MiB, so 1 MB cannot be stored
-there). The server runs with MOBWRITE_MAX_CHARS=2000000 here.
+there), in 5 windows per size and kind; then 1 MB over 10 KB. The server
+runs with MOBWRITE_MAX_CHARS=2000000 here.
 
-Section 3 (``--yjs``): the same replay through the Yjs WebSocket server
-(``@y/websocket-server`` 0.1.1, bench/peer_yjs), its node process's CPU read
-from /proc the same way, and our CPU per keystroke over Yjs's.
+Sections 3 and 4 (``--yjs``, ``--sharedb``, or ``--peers yjs,sharedb``): the
+same windows replayed through the Yjs WebSocket server and through ShareDB
+(bench/peers.py), each node server's CPU read from /proc the same way and
+its wire bytes with WebSocket frame headers; then our CPU per keystroke over
+each peer's, per store and per client count.
 """
 
 import argparse
