@@ -4,6 +4,7 @@
 // frame carries and no server-to-client frame does). Messages are sent and
 // received whole (one frame each) and permessage-deflate is off, so this is
 // what crosses the socket; `socketBytes` reads the socket's own count to check.
+import readline from 'node:readline'
 
 export function frameBytes (payloadLength, masked) {
   const extended = payloadLength < 126 ? 0 : payloadLength < 65536 ? 2 : 8
@@ -30,6 +31,32 @@ export class WireCount {
       this.frames++
     })
   }
+
+  // The counts now, for `since`: the figures of a replay.
+  mark (sockets) {
+    return { out: this.out, in: this.in, frames: this.frames, socket: socketBytes(sockets) }
+  }
+
+  // What crossed `sockets` since `mark`, as the replay reports it.
+  since (mark, sockets) {
+    const socket = socketBytes(sockets)
+    return {
+      bytes_out: this.out - mark.out,
+      bytes_in: this.in - mark.in,
+      frames: this.frames - mark.frames,
+      socket_bytes_out: socket.written - mark.socket.written,
+      socket_bytes_in: socket.read - mark.socket.read
+    }
+  }
+}
+
+// Prints READY (every client holds the start text), then waits for the
+// driver's line on stdin: the driver reads the server's CPU in between.
+export async function readyThenGo () {
+  process.stdout.write('READY\n')
+  const rl = readline.createInterface({ input: process.stdin })
+  await new Promise(resolve => rl.once('line', resolve))
+  return rl
 }
 
 // Bytes written and read on the sockets under `sockets` (ws WebSockets): the

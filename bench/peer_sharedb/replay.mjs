@@ -12,10 +12,9 @@
 // strings and json0 count). Prints READY once every client holds the start
 // text, waits for a line on stdin, replays, prints one JSON line of results.
 import fs from 'node:fs'
-import readline from 'node:readline'
 import WebSocket from 'ws'
 import ShareDB from 'sharedb/lib/client/index.js'
-import { WireCount, socketBytes } from '../wire.mjs'
+import { WireCount, readyThenGo } from '../wire.mjs'
 
 const [url, docName, windowPath] = process.argv.slice(2)
 const win = JSON.parse(fs.readFileSync(windowPath, 'utf8'))
@@ -65,15 +64,10 @@ for (const c of clients.slice(1)) await promised(cb => c.doc.subscribe(cb))
 await promised(cb => clients[0].doc.subscribe(cb))
 await until(() => clients.every(c => c.doc.data && c.doc.data.text === win.start))
 
-process.stdout.write('READY\n')
-const rl = readline.createInterface({ input: process.stdin })
-await new Promise(resolve => rl.once('line', resolve))
+const rl = await readyThenGo()
 
 const started = process.hrtime.bigint()
-const out0 = wire.out
-const in0 = wire.in
-const frames0 = wire.frames
-const socket0 = socketBytes(clients.map(c => c.ws))
+const mark = wire.mark(clients.map(c => c.ws))
 const n = clients.length
 let round = 0
 for (let at = 0; at < win.patches.length; at += win.batch, round++) {
@@ -84,13 +78,12 @@ for (let at = 0; at < win.patches.length; at += win.batch, round++) {
   await until(() => clients.every(c => c.doc.data.text === want))
 }
 const ms = Number(process.hrtime.bigint() - started) / 1e6
-const socket1 = socketBytes(clients.map(c => c.ws))
+const counted = wire.since(mark, clients.map(c => c.ws))
 const exact = clients.every(c => c.doc.data.text === win.end)
 process.stdout.write(JSON.stringify({
   keystrokes: win.patches.length, rounds: round, ms, exact,
   lengths: clients.map(c => c.doc.data.text.length), expected: win.end.length,
-  bytes_out: wire.out - out0, bytes_in: wire.in - in0, frames: wire.frames - frames0,
-  socket_bytes_out: socket1.written - socket0.written, socket_bytes_in: socket1.read - socket0.read
+  ...counted
 }) + '\n')
 for (const c of clients) c.ws.close()
 rl.close()

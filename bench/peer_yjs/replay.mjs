@@ -10,13 +10,12 @@
 // Prints READY once every client holds the start text, waits for a line on
 // stdin, replays, prints one JSON line of results, then exits.
 import fs from 'node:fs'
-import readline from 'node:readline'
 import WebSocket from 'ws'
 import * as Y from 'yjs'
 import * as syncProtocol from 'y-protocols/sync'
 import * as encoding from 'lib0/encoding'
 import * as decoding from 'lib0/decoding'
-import { WireCount, socketBytes } from '../wire.mjs'
+import { WireCount, readyThenGo } from '../wire.mjs'
 
 const [url, docName, windowPath] = process.argv.slice(2)
 const win = JSON.parse(fs.readFileSync(windowPath, 'utf8'))
@@ -77,15 +76,10 @@ const sockets = []
 for (const doc of docs) sockets.push(await connect(doc))
 await until(() => docs.every(d => d.getText('text').length === docs[0].getText('text').length))
 
-process.stdout.write('READY\n')
-const rl = readline.createInterface({ input: process.stdin })
-await new Promise(resolve => rl.once('line', resolve))
+const rl = await readyThenGo()
 
 const started = process.hrtime.bigint()
-const out0 = wire.out
-const in0 = wire.in
-const frames0 = wire.frames
-const socket0 = socketBytes(sockets)
+const mark = wire.mark(sockets)
 const n = docs.length
 let round = 0
 for (let at = 0; at < win.patches.length; at += win.batch, round++) {
@@ -102,13 +96,12 @@ for (let at = 0; at < win.patches.length; at += win.batch, round++) {
   await until(() => docs.every(d => d === typist || d.getText('text').toString() === want))
 }
 const ms = Number(process.hrtime.bigint() - started) / 1e6
-const socket1 = socketBytes(sockets)
+const counted = wire.since(mark, sockets)
 const exact = docs.every(d => d.getText('text').toString() === win.end)
 const lengths = docs.map(d => d.getText('text').length)
 if (process.env.DUMP) fs.writeFileSync(process.env.DUMP, docs[0].getText('text').toString())
 process.stdout.write(JSON.stringify({ keystrokes: win.patches.length, rounds: round, ms, exact, lengths, expected: win.end.length,
-  bytes_out: wire.out - out0, bytes_in: wire.in - in0, frames: wire.frames - frames0,
-  socket_bytes_out: socket1.written - socket0.written, socket_bytes_in: socket1.read - socket0.read }) + '\n')
+  ...counted }) + '\n')
 for (const ws of sockets) ws.close()
 rl.close()
 process.exit(0)
