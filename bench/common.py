@@ -274,6 +274,10 @@ class Setup:
     server: object = None
 
 
+# Settings for an in-process app that bench clients drive (see gunicorn_setup).
+OUT_OF_REACH_RATES = {"rate_ip": 10 ** 9, "rate_user": 10 ** 9, "rate_doc_edits": 10 ** 9}
+
+
 def gunicorn_setup(name, workers, services, extra_env=None):
     """The gunicorn set-up of backend ``name`` on ``services``' servers: the
     store chosen by the environment ``main:app`` reads in the worker.

@@ -60,7 +60,7 @@ if __package__ in (None, ""):  # run as a file: the project root first (its zips
 
 from bench import traces  # noqa: E402
 from bench import peers  # noqa: E402
-from bench.common import (GATEWAY_PATH, Services, counted_datastore_app, finish, fmt,  # noqa: E402
+from bench.common import (GATEWAY_PATH, OUT_OF_REACH_RATES, Services, counted_datastore_app, finish, fmt,  # noqa: E402
                           gunicorn_setup, insert_random, machine_line, make_text, percentile,
                           print_machine, session_cpu_ns, session_pids, spread, table)
 
@@ -296,7 +296,7 @@ def count_rpcs(window, n_clients, batch):
     """Datastore RPCs per sync for the same replay, in-process on the emulator
     (the store wrapped by ``tools.rpccount``)."""
     from mobwrite.config import Settings
-    settings = Settings(log_level="WARNING", max_chars=2_000_000)
+    settings = Settings(log_level="WARNING", max_chars=2_000_000, **OUT_OF_REACH_RATES)
     with counted_datastore_app(settings) as (app, rpc_counts):
         return _counted_replay(app, rpc_counts, window, n_clients, batch)
 
