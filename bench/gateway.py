@@ -45,7 +45,7 @@ import uuid
 if __package__ in (None, ""):  # run as a file: the project root first (its zipserve, not bench's)
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bench.common import (GATEWAY_PATH, CacheStats, Services, counted_datastore_app, finish,  # noqa: E402
+from bench.common import (GATEWAY_PATH, OUT_OF_REACH_RATES, CacheStats, Services, counted_datastore_app, finish,  # noqa: E402
                           fmt, gunicorn_setup, insert_random, machine_line, make_text, median_of,
                           percentile, print_machine, session_cpu, session_pids, table)
 
@@ -246,7 +246,7 @@ def count_round_trips(name, services, n, doc_size, seed):
     elif name.endswith("+memcached"):
         overrides = {"memcached_hosts": services.memcached.address}
         cache_kind, cache_addr = "memcached", services.memcached.address
-    settings = Settings(log_level="WARNING", **overrides)
+    settings = Settings(log_level="WARNING", **OUT_OF_REACH_RATES, **overrides)
     cache = CacheStats(cache_kind, cache_addr)
     with counted_datastore_app(settings) as (app, rpc_counts):
         try:

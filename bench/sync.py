@@ -1,8 +1,8 @@
 """Sync benchmark on real editing traces, through the real HTTP gateway.
 
     python bench/sync.py --quick             # about a minute on 2 cores
-    python bench/sync.py                     # longer windows, more repeats
-    python bench/sync.py --quick --yjs       # also the Yjs peer ratio (node; run by tests/test_bench.py)
+    python bench/sync.py                     # 5 windows per cell, longer windows
+    python bench/sync.py --quick --yjs --sharedb   # also the node peers (run by tests/test_bench.py)
     python bench/sync.py --quick --json /tmp/sync.json
 
 Section 1 (trace replay): a window of a real trace from ../shared/traces
@@ -18,22 +18,30 @@ the trace's positions apply. Every client ends with exactly the trace's text
 (checked). "noop" is ``bench.noop:app`` on the same gunicorn setup:
 the HTTP stack's own cost for the same requests.
 
-Figures per cell: server CPU (every thread of the gunicorn session, from
-/proc/*/task/*/schedstat, nanoseconds) per keystroke and per sync; syncs per second per core (1e6 / µs per
-sync); wire bytes per keystroke, request and answer with their HTTP headers
-(this benchmark's minimal headers; a browser adds its own); p50/p99 sync
-latency (requests are sequential: unloaded latency). Datastore round trips
-per sync are counted in-process (Flask test client, ``tools.rpccount``
-around the store) over the same replay, split into syncs that carry an edit and polls.
+Every cell is the median of its windows (5 by default, interleaved over the
+cells) printed with its spread (min–max). Figures per cell: server CPU
+(every thread of the gunicorn session, from /proc/*/task/*/schedstat,
+nanoseconds) per keystroke and per sync; ×noop, over the no-op app's for the
+same cell; syncs per second per core (1e6 / µs per sync); wire bytes per
+keystroke, request and answer with their HTTP headers (this benchmark's
+minimal headers; a browser adds its own); the Datastore emulator's CPU per
+keystroke, apart from ours (a local stand-in, not Cloud Datastore's cost);
+p50/p99 sync latency (requests are sequential: unloaded latency). Datastore
+round trips per sync are counted in-process (Flask test client,
+``tools.rpccount`` around the store) over the same replay, split into syncs
+that carry an edit and polls.
 
 Section 2 (document size): CPU per idle poll and per small edit (4 characters
 inserted at a random place) on 1 KB, 10 KB, 100 KB and 1 MB documents, sqlite
 store (the Datastore caps an entity at 1 MiB, so 1 MB cannot be stored
-there). The server runs with MOBWRITE_MAX_CHARS=2000000 here.
+there), in 5 windows per size and kind; then 1 MB over 10 KB. The server
+runs with MOBWRITE_MAX_CHARS=2000000 here.
 
-Section 3 (``--yjs``): the same replay through the Yjs WebSocket server
-(``@y/websocket-server`` 0.1.1, bench/peer_yjs), its node process's CPU read
-from /proc the same way, and our CPU per keystroke over Yjs's.
+Sections 3 and 4 (``--yjs``, ``--sharedb``, or ``--peers yjs,sharedb``): the
+same windows replayed through the Yjs WebSocket server and through ShareDB
+(bench/peers.py), each node server's CPU read from /proc the same way and
+its wire bytes with WebSocket frame headers; then our CPU per keystroke over
+each peer's, per store and per client count.
 """
 
 import argparse
@@ -51,13 +59,14 @@ if __package__ in (None, ""):  # run as a file: the project root first (its zips
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from bench import traces  # noqa: E402
-from bench.common import (GATEWAY_PATH, Services, counted_datastore_app, finish, fmt,  # noqa: E402
+from bench import peers  # noqa: E402
+from bench.common import (GATEWAY_PATH, OUT_OF_REACH_RATES, Services, counted_datastore_app, finish, fmt,  # noqa: E402
                           gunicorn_setup, insert_random, machine_line, make_text, percentile,
-                          print_machine, session_cpu_ns, session_pids, table)
-from bench.peer_yjs import driver  # noqa: E402
+                          print_machine, session_cpu_ns, session_pids, spread, table)
 
 BATCHINGS = {"1/s": 6, "1/key": 1}   # keystrokes per sync
 CLIENT_COUNTS = (1, 3, 10)
+SCALING_WINDOWS = 5
 
 
 # ---------------------------------------------------------------- transports
@@ -252,16 +261,20 @@ def _text_after(window, count):
     return text
 
 
-def replay_cell(server, window, n_clients, batch, baseline):
-    """One measured replay through gunicorn: the figures of one table cell."""
+def replay_cell(server, window, n_clients, batch, baseline, backing=()):
+    """One measured replay through gunicorn: the figures of one table cell.
+    ``backing``: the servers behind it (the Datastore emulator), whose CPU is
+    counted apart from ours."""
     replay = Replay(lambda: WireTransport(server.address), window, n_clients, batch, baseline)
     try:
         replay.warm_up()
         sid = server.process.pid
         pids0 = session_pids(sid)
+        svc0 = sum(session_cpu_ns(b.process.pid) for b in backing)
         cpu0, t0 = session_cpu_ns(sid), time.monotonic()
         keys = replay.run()
         cpu1, t1 = session_cpu_ns(sid), time.monotonic()
+        svc = sum(session_cpu_ns(b.process.pid) for b in backing) - svc0
         if session_pids(sid) != pids0:
             print("  note: a gunicorn worker was replaced during a window; its CPU is partly missing")
         exact = replay.check()
@@ -271,6 +284,7 @@ def replay_cell(server, window, n_clients, batch, baseline):
     return {"keystrokes": keys, "syncs": replay.syncs, "edit_syncs": replay.edit_syncs,
             "seconds": t1 - t0, "server_cpu_s": cpu,
             "cpu_us_per_key": cpu * 1e6 / keys, "cpu_us_per_sync": cpu * 1e6 / replay.syncs,
+            "backing_cpu_us_per_key": svc * 1e6 / keys if backing else None,
             "syncs_per_core_s": replay.syncs / cpu if cpu > 0 else None,
             "bytes_per_key": (replay.bytes_out + replay.bytes_in) / keys,
             "bytes_out_per_key": replay.bytes_out / keys, "bytes_in_per_key": replay.bytes_in / keys,
@@ -282,7 +296,7 @@ def count_rpcs(window, n_clients, batch):
     """Datastore RPCs per sync for the same replay, in-process on the emulator
     (the store wrapped by ``tools.rpccount``)."""
     from mobwrite.config import Settings
-    settings = Settings(log_level="WARNING", max_chars=2_000_000)
+    settings = Settings(log_level="WARNING", max_chars=2_000_000, **OUT_OF_REACH_RATES)
     with counted_datastore_app(settings) as (app, rpc_counts):
         return _counted_replay(app, rpc_counts, window, n_clients, batch)
 
@@ -319,8 +333,10 @@ def _counted_replay(app, rpc_counts, window, n_clients, batch):
 
 # ---------------------------------------------------------------- section 2: document size
 
-def scaling(server, sizes, count, seed=1):
-    """CPU per idle poll and per small edit, one client, one document per size."""
+def scaling(server, sizes, count, windows, seed=1):
+    """CPU per idle poll and per small edit, one client, one document per
+    size: ``count`` syncs of each kind in ``windows`` windows, the median
+    window's CPU per sync with the spread over the windows."""
     from mobwrite.client import Client
     rng = random.Random(seed)
     results = {}
@@ -342,18 +358,20 @@ def scaling(server, sizes, count, seed=1):
             if shared.text != shared.shadow or len(shared.text) != size:
                 raise RuntimeError("scaling document did not settle")
             row = {}
+            per_window = max(1, count // windows)
             for kind in ("poll", "edit"):
-                lat, wire = [], 0
-                cpu0 = session_cpu_ns(sid)
-                for _ in range(count):
-                    if kind == "edit":
-                        shared.text = insert_random(shared.text, rng)
-                    seconds, size_on_wire = sync()
-                    lat.append(seconds)
-                    wire += size_on_wire
-                cpu = session_cpu_ns(sid) - cpu0
-                row[kind] = {"cpu_us": cpu * 1e6 / count, "p50_ms": 1000 * statistics.median(lat),
-                             "bytes": wire / count}
+                lat, wire, cpus = [], 0, []
+                for _ in range(windows):
+                    cpu0 = session_cpu_ns(sid)
+                    for _ in range(per_window):
+                        if kind == "edit":
+                            shared.text = insert_random(shared.text, rng)
+                        seconds, size_on_wire = sync()
+                        lat.append(seconds)
+                        wire += size_on_wire
+                    cpus.append((session_cpu_ns(sid) - cpu0) * 1e6 / per_window)
+                row[kind] = {"cpu_us": statistics.median(cpus), "cpu_us_windows": cpus,
+                             "p50_ms": 1000 * statistics.median(lat), "bytes": wire / len(lat)}
             results[size] = row
         finally:
             transport.close()
@@ -371,36 +389,48 @@ def print_replay(cells, stores, rpcs):
                 runs = cells.get((store, n, batching))
                 if not runs:
                     continue
-                med = {k: statistics.median([r[k] for r in runs if r[k] is not None] or [0])
+                med = {k: statistics.median([r[k] for r in runs if r.get(k) is not None] or [0])
                        for k in ("cpu_us_per_key", "cpu_us_per_sync", "syncs_per_core_s", "bytes_per_key",
                                  "p50_ms", "p99_ms")}
+                emulator = [r["backing_cpu_us_per_key"] for r in runs if r.get("backing_cpu_us_per_key") is not None]
                 base = None
                 if noop and store != "noop":
                     base = statistics.median(r["cpu_us_per_key"] for r in noop)
                 rpc = rpcs.get((n, batching)) if store == "datastore" else None
                 exact = [r["exact"] for r in runs]
                 rows.append([batching, n, store, fmt(med["cpu_us_per_key"]),
+                             spread([r["cpu_us_per_key"] for r in runs]), len(runs),
                              fmt(med["cpu_us_per_key"] / base, "%.1f") if base else "-",
                              fmt(med["cpu_us_per_sync"]), fmt(med["syncs_per_core_s"]),
-                             fmt(med["bytes_per_key"]),
+                             fmt(med["bytes_per_key"]), fmt(statistics.median(emulator)) if emulator else "-",
                              fmt(rpc["rpcs_per_sync"], "%.2f") if rpc else "-",
                              ("%.2f / %.2f" % (rpc["edit"]["rpcs_per_sync"], rpc["poll"]["rpcs_per_sync"]))
                              if rpc else "-",
                              fmt(med["p50_ms"], "%.1f"), fmt(med["p99_ms"], "%.1f"),
                              "-" if store == "noop" else ("yes" if all(exact) else "NO")])
-    print(table(["sync", "clients", "store", "µs/key", "×noop", "µs/sync", "syncs/core-s", "bytes/key",
-                 "DS RPC/sync", "edit / poll", "p50 ms", "p99 ms", "exact"], rows,
-                ["<", ">", "<"] + [">"] * 10))
+    print(table(["sync", "clients", "store", "µs/key", "spread", "windows", "×noop", "µs/sync", "syncs/core-s",
+                 "bytes/key", "emulator µs/key", "DS RPC/sync", "edit / poll", "p50 ms", "p99 ms", "exact"], rows,
+                ["<", ">", "<"] + [">"] * 13))
 
 
 def print_scaling(results):
     rows = []
     for size, row in results.items():
-        rows.append([_size_name(size), fmt(row["poll"]["cpu_us"]), fmt(row["poll"]["p50_ms"], "%.1f"),
-                     fmt(row["poll"]["bytes"]), fmt(row["edit"]["cpu_us"]), fmt(row["edit"]["p50_ms"], "%.1f"),
-                     fmt(row["edit"]["bytes"])])
-    print(table(["document", "poll µs CPU", "poll p50 ms", "poll bytes", "edit µs CPU", "edit p50 ms",
-                 "edit bytes"], rows))
+        cells = [_size_name(size)]
+        for kind in ("poll", "edit"):
+            r = row[kind]
+            cells += [fmt(r["cpu_us"]), spread(r["cpu_us_windows"]), fmt(r["p50_ms"], "%.1f"), fmt(r["bytes"])]
+        rows.append(cells)
+    print(table(["document", "poll µs CPU", "spread", "poll p50 ms", "poll bytes", "edit µs CPU", "spread",
+                 "edit p50 ms", "edit bytes"], rows))
+    sizes = sorted(results)
+    if 10_000 in results and sizes[-1] > 10_000:
+        big = sizes[-1]
+        print()
+        for kind in ("edit", "poll"):
+            ratio = results[big][kind]["cpu_us"] / results[10_000][kind]["cpu_us"]
+            print("%s ÷ 10 KB, one client, CPU per %s: %.1f" % (_size_name(big), "small edit" if kind == "edit"
+                                                                 else "idle poll", ratio))
 
 
 def _size_name(size):
@@ -415,24 +445,33 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="short windows, one repeat (about a minute on 2 cores)")
     parser.add_argument("--trace", default="automerge-paper", choices=traces.NAMES)
     parser.add_argument("--start-kb", type=float, default=10, help="start where the document reaches this size")
-    parser.add_argument("--keys", type=int, help="keystrokes per cell at 1/s batching (default 3000; quick 120)")
+    parser.add_argument("--keys", type=int, help="keystrokes per window at 1/s batching (default 600; quick 60)")
     parser.add_argument("--keys-single", type=int,
-                        help="keystrokes per cell at one keystroke per sync (default 1000; quick 40)")
-    parser.add_argument("--repeats", type=int, help="windows per cell (default 3; quick 1)")
+                        help="keystrokes per window at one keystroke per sync (default 200; quick 20)")
+    parser.add_argument("--repeats", type=int, help="windows per cell (default 5; quick 1); each peer "
+                        "replays at least 5")
     parser.add_argument("--stores", default="sqlite,datastore")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--scaling-count", type=int, help="syncs per size and kind (default 600; quick 100)")
+    parser.add_argument("--scaling-count", type=int, help="syncs per size and kind, in 5 windows "
+                        "(default 500; quick 50)")
     parser.add_argument("--skip-replay", action="store_true")
     parser.add_argument("--skip-scaling", action="store_true")
     parser.add_argument("--skip-rpcs", action="store_true")
     parser.add_argument("--yjs", action="store_true", help="also replay through the Yjs server (node)")
+    parser.add_argument("--sharedb", action="store_true", help="also replay through ShareDB (node)")
+    parser.add_argument("--peers", default="", help="comma-separated peers, as the flags: yjs,sharedb")
     parser.add_argument("--json", metavar="PATH", help="write every figure to PATH")
     args = parser.parse_args(argv)
-    keys = args.keys or (120 if args.quick else 3000)
-    keys_single = args.keys_single or (40 if args.quick else 1000)
-    repeats = args.repeats or (1 if args.quick else 3)
-    scaling_count = args.scaling_count or (100 if args.quick else 600)
+    keys = args.keys or (60 if args.quick else 600)
+    keys_single = args.keys_single or (20 if args.quick else 200)
+    repeats = args.repeats or (1 if args.quick else 5)
+    scaling_count = args.scaling_count or (50 if args.quick else 500)
     stores = [s.strip() for s in args.stores.split(",") if s.strip()]
+    peer_names = [p.strip() for p in args.peers.split(",") if p.strip()]
+    peer_names += [p for p in ("yjs", "sharedb") if getattr(args, p) and p not in peer_names]
+    unknown = [p for p in peer_names if p not in peers.PEERS]
+    if unknown:
+        parser.error("unknown peer(s) %s; known: %s" % (", ".join(unknown), ", ".join(peers.PEERS)))
 
     started = time.monotonic()
     machine = machine_line()
@@ -440,7 +479,7 @@ def main(argv=None):
     start_index = find_start(trace, args.start_kb * 1000)
     windows = {b: Window(trace, start_index, keys if b == "1/s" else keys_single) for b in BATCHINGS}
     print("MobWrite sync benchmark on the %r trace (%d patches, checked against endContent): windows from "
-          "patch %d (%d chars), %d / %d keystrokes, %d repeat(s), medians"
+          "patch %d (%d chars), %d / %d keystrokes, %d window(s) per cell, medians with min–max spread"
           % (trace.name, len(trace), start_index, len(windows["1/s"].start), keys, keys_single, repeats))
     print_machine(machine)
     report = {"machine": machine, "trace": trace.name, "start_index": start_index,
@@ -450,31 +489,32 @@ def main(argv=None):
     with Services(prefix="mobwrite-syncbench-") as services:
         services.start_backing(datastore="datastore" in stores)
         stores = [name for name in stores if services.available(name)]
-        gunicorns = {}
+        gunicorns, backing = {}, {}
         for name in ["noop"] + stores:
             setup = gunicorn_setup(name, args.workers, services, {"MOBWRITE_MAX_CHARS": "2000000"})
             gunicorns[name] = services.serve(setup)
+            backing[name] = setup.services
         print("servers up in %.1fs" % (time.monotonic() - started))
 
         cells = {}
         if not args.skip_replay:
-            cells, rpcs = replay_section(gunicorns, stores, windows, repeats, started, not args.skip_rpcs,
-                                         args.workers)
+            cells, rpcs = replay_section(gunicorns, backing, stores, windows, repeats, started,
+                                         not args.skip_rpcs, args.workers)
             report["replay"] = {"%s|%d|%s" % k: v for k, v in cells.items()}
             report["rpcs"] = {"%d|%s" % k: v for k, v in rpcs.items()}
 
         if not args.skip_scaling:
             sizes = [1_000, 10_000, 100_000, 1_000_000]
             store = "sqlite" if "sqlite" in stores else stores[0]
-            print("\nsection 2: document size, %s store, one client, %d idle polls and %d small edits per size"
-                  % (store, scaling_count, scaling_count))
-            results = scaling(gunicorns[store], sizes, scaling_count)
+            print("\nsection 2: document size, %s store, one client, %d idle polls and %d small edits per size "
+                  "in %d windows (median window, spread min–max)" % (store, scaling_count, scaling_count,
+                                                                     SCALING_WINDOWS))
+            results = scaling(gunicorns[store], sizes, scaling_count, SCALING_WINDOWS)
             print_scaling(results)
             report["scaling"] = {str(k): v for k, v in results.items()}
 
-        if args.yjs:
-            print("\nsection 3: the same replay through the Yjs WebSocket server (@y/websocket-server 0.1.1)")
-            report["yjs"] = driver.compare(windows, cells, stores, repeats, CLIENT_COUNTS, BATCHINGS)
+        if peer_names:
+            report["peers"] = peers_section([peers.PEERS[p] for p in peer_names], windows, cells, stores, repeats)
 
         for server in gunicorns.values():
             server.stop()
@@ -482,7 +522,23 @@ def main(argv=None):
     return 0
 
 
-def replay_section(gunicorns, stores, windows, repeats, started, with_rpcs, workers):
+def peers_section(peer_list, windows, cells, stores, repeats):
+    """Sections 3 and 4: each peer's replay of the same windows, then our CPU
+    per keystroke over each peer's per client count."""
+    peer_runs, report = {}, {}
+    for number, peer in enumerate(peer_list):
+        print("\nsection 3%s: the same replay through %s" % ("abcdefgh"[number], peer.label))
+        runs = peers.run(peer, windows, repeats, CLIENT_COUNTS, BATCHINGS)
+        peers.print_peer(peer, runs)
+        peer_runs[peer] = runs
+        report[peer.name] = {"%d|%s" % k: v for k, v in runs.items()}
+    if cells:
+        print("\nsection 4: CPU per keystroke, ours ÷ peer, by number of clients (same run)")
+        report["ratios"] = peers.print_ratios(peer_runs, cells, stores, CLIENT_COUNTS, BATCHINGS)
+    return report
+
+
+def replay_section(gunicorns, backing, stores, windows, repeats, started, with_rpcs, workers):
     """Section 1: every cell replayed through gunicorn, interleaved over the
     repeats, and (``with_rpcs``, datastore) its RPCs counted in process.
     Returns the cells by (store, clients, batching) and the RPC counts by
@@ -493,7 +549,7 @@ def replay_section(gunicorns, stores, windows, repeats, started, with_rpcs, work
             for n in CLIENT_COUNTS:
                 for name in ["noop"] + stores:
                     cells[(name, n, batching)].append(
-                        replay_cell(gunicorns[name], windows[batching], n, batch, name == "noop"))
+                        replay_cell(gunicorns[name], windows[batching], n, batch, name == "noop", backing[name]))
         print("  repeat %d done at %.0fs" % (rep + 1, time.monotonic() - started))
     rpcs = {}
     if "datastore" in stores and with_rpcs:
@@ -504,7 +560,9 @@ def replay_section(gunicorns, stores, windows, repeats, started, with_rpcs, work
           "1/key = one per sync; every client syncs once per batch" % workers)
     print_replay(cells, ["noop"] + stores, rpcs)
     print("(µs/key, µs/sync: gunicorn session CPU from /proc schedstat; ×noop: over the no-op Flask app's µs/key for "
-          "the same requests; syncs/core-s = 1e6 / µs/sync; bytes/key: request + answer with HTTP headers; "
+          "the same requests; spread: min–max over the windows; syncs/core-s = 1e6 / µs/sync; bytes/key: request + "
+          "answer with HTTP headers; emulator µs/key: the Datastore emulator's CPU, apart from ours (a local "
+          "stand-in: not what Cloud Datastore spends); "
           "DS RPC/sync counted in-process on the emulator over the same replay, for syncs carrying an edit "
           "/ polls; exact: every client ends with the trace's text)")
     return dict(cells), rpcs

@@ -26,6 +26,12 @@ def run_bench(args, timeout):
     return done.stdout
 
 
+def header(output, start):
+    """The column names of the table whose header line starts with ``start``."""
+    line = next(line for line in output.splitlines() if line.startswith(start))
+    return re.split(r"\s{2,}", line.strip())
+
+
 def rows(output, header):
     """The rows (lists of cells split on runs of 2+ spaces) of the table
     printed after the line starting with ``header``."""
@@ -71,16 +77,24 @@ def test_gateway(tmp_path):
     assert "\ndone in " in out
 
 
-def test_sync_quick_with_yjs(tmp_path):
-    """``bench/sync.py --quick --yjs`` end to end (issue #16: the Yjs part
-    crashed): every replay exact, on our gateway and on Yjs, and each of the
-    three sections printed with a row per cell."""
+def test_sync_quick_with_peers(tmp_path):
+    """``bench/sync.py --quick --yjs --sharedb`` end to end (issue #16):
+    every replay exact on our gateway, on Yjs and on ShareDB; every section
+    and column printed, each cell with its spread; the peers' wire bytes
+    (payloads plus the frame headers counted per frame) equal to what their
+    sockets counted; a ratio per store, peer and client count."""
     report = tmp_path / "sync.json"
-    out = run_bench(["bench/sync.py", "--quick", "--yjs", "--json", str(report)], timeout=300)
+    out = run_bench(["bench/sync.py", "--quick", "--yjs", "--sharedb", "--json", str(report)], timeout=300)
     assert "could not start" not in out
-    replay = rows(out, "sync   clients")
+    assert header(out, "sync   clients  store") == [
+        "sync", "clients", "store", "µs/key", "spread", "windows", "×noop", "µs/sync", "syncs/core-s", "bytes/key",
+        "emulator µs/key", "DS RPC/sync", "edit / poll", "p50 ms", "p99 ms", "exact"]
+    replay = rows(out, "sync   clients  store")
     assert len(replay) == 2 * 3 * 3  # batchings x client counts x (noop, sqlite, datastore)
     assert all(r[-1] == ("-" if r[2] == "noop" else "yes") for r in replay)  # exact
+    assert all(re.fullmatch(r"\d+–\d+", r[4]) for r in replay)  # the spread
+    assert all(re.fullmatch(r"\d+\.\d", r[6]) for r in replay if r[2] != "noop")  # ×noop, each store
+    assert all(re.fullmatch(r"\d+", r[10]) if r[2] == "datastore" else r[10] == "-" for r in replay)  # emulator
     figures = json.loads(report.read_text())
     assert all(cell["exact"] for key, runs in figures["replay"].items() if not key.startswith("noop")
                for cell in runs)
@@ -89,11 +103,22 @@ def test_sync_quick_with_yjs(tmp_path):
         assert rpc["edit"]["rpcs_per_sync"] == 2, key
         assert rpc["poll"]["rpcs_per_sync"] == 2, key
     assert [r[0] for r in rows(out, "document")] == ["1 KB", "10 KB", "100 KB", "1 MB"]
-    assert "section 3: the same replay through the Yjs WebSocket server" in out
-    yjs = rows(out, "sync   clients  Yjs")
-    assert len(yjs) == 6 and all(r[4] == "yes" for r in yjs)
-    assert all(re.fullmatch(r"\d+\.\d", cell) for r in yjs for cell in r[5:])  # ours ÷ Yjs, each store
-    assert all(run["exact"] for runs in figures["yjs"].values() for run in runs)
+    assert re.search(r"^1 MB ÷ 10 KB, one client, CPU per small edit: \d+\.\d$", out, re.M)
+    for section, peer in (("3a", "Yjs"), ("3b", "ShareDB")):
+        assert "\nsection %s: the same replay through %s" % (section, peer) in out
+        table = rows(out, "sync   clients  %s µs/key" % peer)
+        assert [(r[0], r[1]) for r in table] == [(b, n) for b in ("1/s", "1/key") for n in ("1", "3", "10")]
+        assert all(re.fullmatch(r"\d+–\d+", r[3]) and int(r[4]) >= 5 and r[6] == "yes" for r in table), table
+        for key, runs in figures["peers"][peer].items():
+            for run in runs:
+                assert run["exact"], key
+                assert run["bytes_out"] == run["socket_bytes_out"] > 0, key
+                assert run["bytes_in"] == run["socket_bytes_in"], key
+    assert header(out, "sync   ratio") == ["sync", "ratio", "1 client", "3 clients", "10 clients"]
+    ratios = rows(out, "sync   ratio")
+    assert [r[1] for r in ratios] == ["%s ÷ %s" % (store, peer) for _ in range(2) for peer in ("Yjs", "ShareDB")
+                                      for store in ("noop", "sqlite", "datastore")]
+    assert all(re.fullmatch(r"\d+\.\d", cell) for r in ratios for cell in r[2:])
 
 
 def test_zipserve(built):
@@ -132,7 +157,7 @@ def test_words():
 
 def test_no_bench_imports_another():
     """The benches share bench.common, bench.traces and bench.noop only; the
-    Yjs peer's driver is sync.py's alone (issue #14: sync.py and the driver
+    node peers' driver bench.peers is sync.py's alone (issue #14: sync.py and the driver
     imported each other, and three benches imported gateway.py)."""
     import ast
 
@@ -147,6 +172,8 @@ def test_no_bench_imports_another():
                 tree = ast.parse(open(path, encoding="utf-8").read())
                 names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
                 names |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+                names |= {"bench." + a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
+                          and n.module == "bench" for a in n.names}
                 found[os.path.relpath(path, REPO)] = {m for m in names if m.split(".")[0] == "bench"} - shared
-    assert found.pop(os.path.join("bench", "sync.py")) == {"bench.peer_yjs"}
+    assert found.pop(os.path.join("bench", "sync.py")) == {"bench.peers"}
     assert all(not others for others in found.values()), found

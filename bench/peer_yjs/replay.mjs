@@ -10,19 +10,18 @@
 // Prints READY once every client holds the start text, waits for a line on
 // stdin, replays, prints one JSON line of results, then exits.
 import fs from 'node:fs'
-import readline from 'node:readline'
 import WebSocket from 'ws'
 import * as Y from 'yjs'
 import * as syncProtocol from 'y-protocols/sync'
 import * as encoding from 'lib0/encoding'
 import * as decoding from 'lib0/decoding'
+import { WireCount, readyThenGo } from '../wire.mjs'
 
 const [url, docName, windowPath] = process.argv.slice(2)
 const win = JSON.parse(fs.readFileSync(windowPath, 'utf8'))
 const MESSAGE_SYNC = 0
 let waiters = []
-let bytesOut = 0
-let bytesIn = 0
+const wire = new WireCount()
 
 function check () {
   waiters = waiters.filter(w => !w())
@@ -30,9 +29,10 @@ function check () {
 
 function connect (doc) {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url + '/' + docName)
+    const ws = new WebSocket(url + '/' + docName, { perMessageDeflate: false })
     ws.binaryType = 'arraybuffer'
-    const send = data => { bytesOut += data.length; ws.send(data) }
+    wire.watch(ws)
+    const send = data => ws.send(data)
     doc.on('update', (update, origin) => {
       if (origin === ws) return
       const encoder = encoding.createEncoder()
@@ -42,7 +42,6 @@ function connect (doc) {
     })
     ws.on('message', data => {
       const buf = new Uint8Array(data)
-      bytesIn += buf.length
       const decoder = decoding.createDecoder(buf)
       if (decoding.readVarUint(decoder) === MESSAGE_SYNC) {
         const encoder = encoding.createEncoder()
@@ -77,13 +76,10 @@ const sockets = []
 for (const doc of docs) sockets.push(await connect(doc))
 await until(() => docs.every(d => d.getText('text').length === docs[0].getText('text').length))
 
-process.stdout.write('READY\n')
-const rl = readline.createInterface({ input: process.stdin })
-await new Promise(resolve => rl.once('line', resolve))
+const rl = await readyThenGo()
 
 const started = process.hrtime.bigint()
-const out0 = bytesOut
-const in0 = bytesIn
+const mark = wire.mark(sockets)
 const n = docs.length
 let round = 0
 for (let at = 0; at < win.patches.length; at += win.batch, round++) {
@@ -100,11 +96,12 @@ for (let at = 0; at < win.patches.length; at += win.batch, round++) {
   await until(() => docs.every(d => d === typist || d.getText('text').toString() === want))
 }
 const ms = Number(process.hrtime.bigint() - started) / 1e6
+const counted = wire.since(mark, sockets)
 const exact = docs.every(d => d.getText('text').toString() === win.end)
 const lengths = docs.map(d => d.getText('text').length)
 if (process.env.DUMP) fs.writeFileSync(process.env.DUMP, docs[0].getText('text').toString())
 process.stdout.write(JSON.stringify({ keystrokes: win.patches.length, rounds: round, ms, exact, lengths, expected: win.end.length,
-  bytes_out: bytesOut - out0, bytes_in: bytesIn - in0 }) + '\n')
+  ...counted }) + '\n')
 for (const ws of sockets) ws.close()
 rl.close()
 process.exit(0)
