@@ -27,8 +27,9 @@ Words never glue: tokens alternate gap, word, gap in every text, each hunk
 fits between the tokens its side kept around it, and at one spot each
 insert starts and ends with the kinds its neighbours expect. The leading
 and trailing gaps are tokens of their own, so inserts at the very start or
-end of the text replace them; two such are kept, earlier first, unless
-they would glue ("x" and "y" typed into an empty text): see _same_edge.
+end of the text replace them; two such are both kept, earlier first, and
+where their words would touch ("x" and "y" typed into an empty text) a
+space goes between them, so no one's word is lost or glued: see _assemble.
 """
 
 import re
@@ -191,8 +192,7 @@ def _hunks(side_tokens, diffs, at, side_at):
 def _conflict(later, earlier, n_tokens):
     """Does ``later`` clash with ``earlier`` (see the module docstring)?"""
     if _same_edge(later, earlier, n_tokens):
-        first, second = "".join(earlier.tokens), "".join(later.tokens)
-        return first == second or _glued(first, second)
+        return later.tokens == earlier.tokens  # the same edit twice; else both stand (_assemble)
     if later.start < later.end and earlier.start < earlier.end:
         return later.start < earlier.end and earlier.start < later.end
     if later.start == later.end and earlier.start == earlier.end:
@@ -203,8 +203,7 @@ def _conflict(later, earlier, n_tokens):
 
 def _same_edge(a, b, n_tokens):
     """Both replace just the leading or trailing gap: inserts at the text's
-    start or end (the whole of an empty text), kept like inserts at one
-    spot unless they would glue."""
+    start or end (the whole of an empty text), kept like inserts at one spot."""
     return a.start == b.start and a.end == b.end == a.start + 1 and (a.start == 0 or a.end == n_tokens)
 
 
@@ -234,7 +233,8 @@ def _resolve(ours, theirs, n_tokens):
 def _assemble(base_tokens, theirs, ours):
     """The base with both sides' kept hunks applied, as a list of tokens.
     At one gap: pure inserts (theirs, then ours), then the hunk that starts
-    there; a hunk that ends there was written before them."""
+    there; a hunk that ends there was written before them. Two hunks at one
+    edge get a space between them where their words would touch."""
     inserts, spans = {}, {}
     for side in (theirs, ours):
         for hunk in side:
@@ -244,7 +244,9 @@ def _assemble(base_tokens, theirs, ours):
         for hunk in inserts.get(at, ()):
             out.extend(hunk.tokens)
         if at in spans:  # two only where both replaced one edge gap (_same_edge)
-            for span in spans[at]:
+            for i, span in enumerate(spans[at]):
+                if i and _glued("".join(spans[at][0].tokens), "".join(span.tokens)):
+                    out.append(" ")  # two words typed at one edge: a space keeps both whole
                 out.extend(span.tokens)
             at = spans[at][0].end
             continue

@@ -110,7 +110,7 @@ def _regions(changes):
 
 def _clear(region, others, base_words):
     """No hunk of the other side touches it, or both only insert at one gap
-    (but in an empty text, where the two would glue: see mobwrite/merge.py)."""
+    (in an empty text the check stays at "at most once": see mobwrite/merge.py)."""
     one_gap = len(region[0]) == 1 and min(region[0]) % 2 == 0 and base_words
     return all(one_gap and other[0] == region[0] for other in others if other[0] & region[0])
 

@@ -102,7 +102,8 @@ function script(baseTokens, sideTokens, baseCoded, sideCoded, deadline) {
 const sameTokens = (x, y) => x.length === y.length && x.every((t, i) => t === y[i]);
 
 // Both replace just the leading or trailing gap (inserts at the text's
-// start or end): kept like inserts at one spot unless they would glue.
+// start or end): kept like inserts at one spot, a space between them where
+// their words would touch.
 const sameEdge = (a, b, n) => a.start === b.start && a.end === b.end && a.end === a.start + 1 &&
   (a.start === 0 || a.end === n);
 const glued = (first, second) => first !== "" && second !== "" && !SPACE.test(first[first.length - 1]) &&
@@ -112,9 +113,8 @@ const glued = (first, second) => first !== "" && second !== "" && !SPACE.test(fi
 // strictly inside the other's deleted span, or the same insert at one spot.
 function conflict(later, earlier, n) {
   if (sameEdge(later, earlier, n)) {
-    const first = earlier.tokens.join("");
-    const second = later.tokens.join("");
-    return first === second || glued(first, second);
+    return sameTokens(later.tokens, earlier.tokens); // the same edit twice; else both stand
+
   }
   const laterPure = later.start === later.end;
   const earlierPure = earlier.start === earlier.end;
@@ -182,7 +182,9 @@ export function mergeMapped(dmp, base, ours, theirs) {
       out += hunk.tokens.join("");
     }
     if (spans.has(at)) { // two only where both replaced one edge gap (sameEdge)
-      for (const span of spans.get(at)) {
+      for (const [i, span] of spans.get(at).entries()) {
+        // Two words typed at one edge: a space keeps both whole (merge.py's _assemble).
+        if (i && glued(spans.get(at)[0].tokens.join(""), span.tokens.join(""))) out += " ";
         span.out = out.length;
         out += span.tokens.join("");
         for (let i = span.start; i < span.end; i++) coveredBy[i] = coveredBy[i] || span;
