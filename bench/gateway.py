@@ -234,9 +234,10 @@ class LoadRun:
 
 # ---------------------------------------------------------------- section 2: round trips
 
-def count_round_trips(name, services, n, doc_size, seed):
-    """Per-sync Datastore RPCs (by method) and cache commands for one backend,
-    in process on the emulator, the store wrapped by ``tools.rpccount``."""
+def count_round_trips(name, services, n, doc_size, seed, history_presence=True):
+    """Per-sync Datastore RPCs (by method), cache commands and CPU for one
+    backend, in process on the emulator, the store wrapped by
+    ``tools.rpccount``; with history and presence on (the default) or off."""
     from mobwrite.client import Client
     from mobwrite.config import Settings
 
@@ -246,7 +247,8 @@ def count_round_trips(name, services, n, doc_size, seed):
     elif name.endswith("+memcached"):
         overrides = {"memcached_hosts": services.memcached.address}
         cache_kind, cache_addr = "memcached", services.memcached.address
-    settings = Settings(log_level="WARNING", **OUT_OF_REACH_RATES, **overrides)
+    settings = Settings(log_level="WARNING", history=history_presence, presence=history_presence,
+                        **OUT_OF_REACH_RATES, **overrides)
     cache = CacheStats(cache_kind, cache_addr)
     with counted_datastore_app(settings) as (app, rpc_counts):
         try:
@@ -277,7 +279,7 @@ def count_round_trips(name, services, n, doc_size, seed):
                       ("idle poll after an edit", "edit-sync", False)]
             results = {}
             for phase, before, edits in phases:
-                rpcs, ops, times = collections.Counter(), collections.Counter(), []
+                rpcs, ops, times, cpu = collections.Counter(), collections.Counter(), [], 0.0
                 for _ in range(n):
                     if before == "edit-sync":
                         edit()
@@ -285,9 +287,10 @@ def count_round_trips(name, services, n, doc_size, seed):
                     if edits:
                         edit()
                     rpc0, ops0 = collections.Counter(rpc_counts), cache.snapshot()
-                    started = time.perf_counter()
+                    started, cpu_started = time.perf_counter(), time.process_time()
                     sync()
                     times.append(time.perf_counter() - started)
+                    cpu += time.process_time() - cpu_started
                     rpcs.update(collections.Counter(rpc_counts) - rpc0)
                     ops.update(cache.snapshot() - ops0)
                 results[phase] = {
@@ -296,6 +299,7 @@ def count_round_trips(name, services, n, doc_size, seed):
                     "by_method": {k: v / n for k, v in sorted(rpcs.items())},
                     "cache_ops_per_sync": {k: v / n for k, v in sorted(ops.items())} if cache_kind else None,
                     "ms_median": 1000 * statistics.median(times),
+                    "cpu_us_per_sync": 1e6 * cpu / n,
                 }
             return results
         finally:
@@ -352,9 +356,23 @@ def print_round_trips(results):
             cache_text = "-" if cache is None else (" ".join("%s %.2f" % kv for kv in cache.items() if kv[1]) or "none")
             rows.append([name, phase, "%.2f" % r["rpcs_per_sync"]]
                         + ["%.2f" % r["by_method"].get(m, 0) for m in methods]
-                        + ["%.1f" % r["ms_median"], cache_text])
-    print(table(["backend", "sync", "RPCs"] + methods + ["ms p50", "cache commands per sync"], rows,
-                ["<", "<"] + [">"] * (len(methods) + 2) + ["<"]))
+                        + ["%.1f" % r["ms_median"], "%.0f" % r["cpu_us_per_sync"], cache_text])
+    print(table(["backend", "sync", "RPCs"] + methods + ["ms p50", "CPU µs", "cache commands per sync"], rows,
+                ["<", "<"] + [">"] * (len(methods) + 3) + ["<"]))
+
+
+def print_history_cost(on, off):
+    """History and presence on against off, same run (issue 13's goal:
+    idle poll unchanged, an edit at most one more write)."""
+    rows = []
+    for name, phases in on.items():
+        for phase, r in phases.items():
+            o = off[name][phase]
+            rows.append([name, phase, "%.2f" % r["rpcs_per_sync"], "%.2f" % o["rpcs_per_sync"],
+                         "%.0f" % r["cpu_us_per_sync"], "%.0f" % o["cpu_us_per_sync"],
+                         "%.2f" % (r["cpu_us_per_sync"] / o["cpu_us_per_sync"]) if o["cpu_us_per_sync"] else "-"])
+    print(table(["backend", "sync", "RPCs on", "RPCs off", "CPU µs on", "CPU µs off", "on/off"], rows,
+                ["<", "<", ">", ">", ">", ">", ">"]))
 
 
 # ---------------------------------------------------------------- main
@@ -429,8 +447,15 @@ def main(argv=None):
                            for name in ("datastore", "datastore+redis", "datastore+memcached")
                            if services.available(name)}
             print_round_trips(round_trips)
-            print("(aim, DESIGN.md: idle poll <= 1 RPC and no read the cache could serve; edit <= 3)")
+            print("(aim, DESIGN.md: idle poll <= 1 RPC and no read the cache could serve; edit <= 3; "
+                  "with the Lookup that begins the transaction, 2)")
             report["round_trips"] = round_trips
+            print("\nsection 2b: the same with history and presence off (MOBWRITE_HISTORY=0, MOBWRITE_PRESENCE=0), "
+                  "against on, same run")
+            off = {name: count_round_trips(name, services, polls, doc_size, args.seed, history_presence=False)
+                   for name in round_trips}
+            print_history_cost(round_trips, off)
+            report["round_trips_history_presence_off"] = off
         finish(report, started, args.json)
     return 0
 

@@ -47,7 +47,7 @@ def rows(output, header):
 
 def test_gateway(tmp_path):
     """Both sections on every backend; section 2's counts are the ones
-    DESIGN.md aims at: an edit costs 3 Datastore RPCs, an idle poll 2 without
+    DESIGN.md aims at: an edit costs 2 Datastore RPCs, an idle poll 2 without
     a cache and 1 with Redis or memcached (the view cache serves the view)."""
     report = tmp_path / "gateway.json"
     out = run_bench(["-m", "bench.gateway", "--duration", "0.3", "--repeats", "1", "--polls", "3",
@@ -74,6 +74,12 @@ def test_gateway(tmp_path):
     for backend in ("datastore+redis", "datastore+memcached"):  # the edit wrote its text through
         assert rpcs[(backend, "idle poll after an edit")] == 1
     assert figures["round_trips"]["datastore+redis"]["idle poll"]["cache_ops_per_sync"]  # Redis was used
+    # Section 2b (issue 13): history and presence cost no round trip on a poll or an edit.
+    assert "section 2b: the same with history and presence off" in out
+    off = figures["round_trips_history_presence_off"]
+    for backend in ("datastore+redis", "datastore+memcached"):
+        for phase in ("idle poll", "edit (insert)", "idle poll after an edit"):
+            assert off[backend][phase]["rpcs_per_sync"] == rpcs[(backend, phase)], (backend, phase)
     assert "\ndone in " in out
 
 
