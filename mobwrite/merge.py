@@ -40,9 +40,11 @@ from diff_match_patch import diff_match_patch
 
 DIFF_DELETE, DIFF_INSERT, DIFF_EQUAL = -1, 1, 0
 
-# The same set as the JS client's merge (static_src/client/merge.js).
-_TOKEN = re.compile(r"[ \t\n\r]+|[^ \t\n\r]+")
-_SPACE = " \t\n\r"
+# The same set as the JS client's merge (static_src/client/merge.js). NUL
+# separates a multiple select's values (as the original client writes them),
+# so each value is a word of its own and two people's choices merge.
+_TOKEN = re.compile(r"[ \t\n\r\0]+|[^ \t\n\r\0]+")
+_SPACE = " \t\n\r\0"
 
 # Diffs must be exact: a diff cut short by its deadline replaces a whole
 # region and everything the other side did there conflicts. The 0.1 s of

@@ -156,7 +156,7 @@ def test_words():
     """One seed per merge mode: both rows printed; each seed converges with
     no character lost or doubled (the bench asserts it)."""
     out = run_bench(["-m", "bench.words", "--seeds", "1"], timeout=120)
-    for mode in ("three-way merge (ours)", "fuzzy patch (original)"):
+    for mode in ("word merge (ours)", "fuzzy patch (original)"):
         row = re.search(r"^%s +(\d+) +(\d+) " % re.escape(mode), out, re.M)
         assert row and int(row.group(1)) > 0 and int(row.group(2)) <= int(row.group(1)), out
 

@@ -10,8 +10,9 @@ import DiffMatchPatch from "diff-match-patch";
 
 import { DELETE, EQUAL, INSERT } from "./diffs.js";
 
-const TOKEN = /[ \t\n\r]+|[^ \t\n\r]+/g;
-const SPACE = /[ \t\n\r]/;
+// NUL too: it separates a multiple select's values (merge.py says why).
+const TOKEN = /[ \t\n\r\0]+|[^ \t\n\r\0]+/g;
+const SPACE = /[ \t\n\r\0]/;
 const MERGE_DIFF_MS = 2000; // as MERGE_DIFF_SECONDS in merge.py
 const MAX_CODES = 0x10000 - 0x800; // one UTF-16 unit per token, surrogates skipped
 
