@@ -6,8 +6,10 @@ read-patch-write across gunicorn workers; readers never block in WAL mode.
 
 import json
 import os
+import random
 import sqlite3
 import threading
+import time
 
 from ..engine import View
 from . import Store, history_sql, now, presence_boards
@@ -28,13 +30,29 @@ CREATE TABLE IF NOT EXISTS fragments (id TEXT NOT NULL, size INTEGER NOT NULL, i
 """
 
 
+def _when_unlocked(step, seconds=15):
+    """Run ``step`` once SQLite lets it: gunicorn's workers open a new file
+    at once, and switching it to WAL (or creating its tables) while another
+    connection does the same fails at once with "database is locked",
+    without waiting out the busy timeout; a worker that failed to boot
+    stopped the whole server."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return step()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(random.uniform(0.01, 0.05))
+
+
 class SqliteStore(Store):
     def __init__(self, path):
         self.path = path
         if path != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         self._local = threading.local()
-        self._connection().executescript(_SCHEMA + history_sql.SCHEMA)
+        _when_unlocked(lambda: self._connection().executescript(_SCHEMA + history_sql.SCHEMA))
 
     def _db(self):
         return _Transaction(self._connection())
@@ -43,7 +61,7 @@ class SqliteStore(Store):
         db = getattr(self._local, "db", None)
         if db is None:
             db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
+            _when_unlocked(lambda: db.execute("PRAGMA journal_mode=WAL"))
             db.execute("PRAGMA synchronous=NORMAL")
             self._local.db = db
         return db
