@@ -45,9 +45,10 @@ class SyncService:
                 return self._handle(joined, depth + 1)
         infos, asking = presence.parse(text, request.actions) if self.presence is not None else ({}, ())
         if not request.actions:
-            self._presence_lines(infos, ())  # a leaving page's beacon has no edit
+            self._presence_lines(self._visible(infos, ()), ())  # a leaving page's beacon has no edit
             return []
         screened = self.guard.screen(request.actions) if self.guard else access.Screened(request.actions, [], [])
+        infos = self._visible(infos, screened.actions)
         for note in screened.notes:
             log.warning(note)
         if not screened.actions:
@@ -61,6 +62,17 @@ class SyncService:
                   "text written" if outcome.changes_text else "views only",
                   (time.perf_counter() - started) * 1000)
         return screened.lines + outcome.lines + self._presence_lines(infos, asking)
+
+    def _visible(self, infos, actions):
+        """Presence only where this request may be: a document it holds an
+        action for after access was checked, or one no token guards. Else a
+        client without a token could list, or join, a private document's
+        people (its p: lines are read apart from its edits)."""
+        if self.guard is None:
+            return infos
+        allowed = {a.doc for a in actions}
+        return {key: info for key, info in infos.items()
+                if key[1] in allowed or not self.guard.policy.guards(key[1])}
 
     def _presence_lines(self, infos, asking):
         """``w:`` lines (issue 13); presence is best effort, never a failed sync."""

@@ -157,3 +157,16 @@ def test_tokens_policy_without_a_key_does_not_start(tmp_path, request):
         create_app(make_settings("memory", request, tmp_path, access="tokens"))
     with pytest.raises(ValueError, match="MOBWRITE_ACCESS"):
         create_app(make_settings("memory", request, tmp_path, access="closed", token_key=KEY))
+
+
+def test_no_token_no_presence_of_a_private_document(guarded):
+    """p: lines are read apart from edits: without a token a client must not
+    see who is in a private document, nor appear in its list."""
+    post, _, keys = guarded
+    notes, x = keys.mint("notes", "edit", 60), keys.mint("x", "edit", 60)
+    ann = urllib.parse.quote('{"name":"Ann"}')
+    assert "w:" in post("u:ann\nt:%s\nf:0:notes\np:%s\nd:0:\n\n" % (notes, ann))  # a member, with a token
+    # The intruder holds a token for x only; it asks about notes as well.
+    answer = post("u:eve\nt:%s\nf:0:x\nd:0:\nf:0:notes\np:%s\n\n" % (x, urllib.parse.quote('{"name":"Eve"}')))
+    assert "Ann" not in urllib.parse.unquote(answer), answer
+    assert "Eve" not in urllib.parse.unquote(post("u:ann\nt:%s\nf:1:notes\np:%s\nd:1:=10\n\n" % (notes, ann)))
