@@ -4,11 +4,12 @@ Writers take the database lock up front (BEGIN IMMEDIATE), which serialises
 read-patch-write across gunicorn workers; readers never block in WAL mode.
 """
 
+import contextlib
 import json
 import os
+import queue
 import random
 import sqlite3
-import threading
 import time
 
 from ..engine import View
@@ -51,23 +52,44 @@ class SqliteStore(Store):
         self.path = path
         if path != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        self._local = threading.local()
-        _when_unlocked(lambda: self._connection().executescript(_SCHEMA + history_sql.SCHEMA))
+        # A pool, not a connection per thread: gunicorn's gevent worker runs
+        # each request in a new greenlet, and a greenlet-local connection
+        # would be opened for every request and never reused.
+        self._pool = queue.LifoQueue()
+        self._opened = []
+        with self._connection() as db:
+            _when_unlocked(lambda: db.executescript(_SCHEMA + history_sql.SCHEMA))
 
-    def _db(self):
-        return _Transaction(self._connection())
+    @contextlib.contextmanager
+    def transaction(self, immediate=False):
+        """One transaction on a pooled connection: deferred for reads,
+        immediate (the write lock up front) for read-patch-write. Also used
+        by parts that keep a table of their own in the file (the wake board)."""
+        with self._connection() as db:
+            db.execute("BEGIN IMMEDIATE" if immediate else "BEGIN DEFERRED")
+            try:
+                yield db
+                db.execute("COMMIT")
+            finally:
+                if db.in_transaction:  # an exception, or a failed COMMIT: never pool an open transaction
+                    db.execute("ROLLBACK")
 
+    @contextlib.contextmanager
     def _connection(self):
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        try:
+            db = self._pool.get_nowait()
+        except queue.Empty:
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
             _when_unlocked(lambda: db.execute("PRAGMA journal_mode=WAL"))
             db.execute("PRAGMA synchronous=NORMAL")
-            self._local.db = db
-        return db
+            self._opened.append(db)
+        try:
+            yield db
+        finally:
+            self._pool.put(db)
 
     def read(self, view_keys, docs):
-        with self._db() as db:
+        with self.transaction() as db:
             return self._read(db, view_keys, docs)
 
     @staticmethod
@@ -86,7 +108,7 @@ class SqliteStore(Store):
         return views, texts
 
     def write_views(self, outcome):
-        with self._db().immediate() as db:
+        with self.transaction(immediate=True) as db:
             self._write_views(db, outcome)
 
     @staticmethod
@@ -101,7 +123,7 @@ class SqliteStore(Store):
                        [(u, d, outcome.views[(u, d)].shadow) for u, d in outcome.new_shadows])
 
     def transact(self, view_keys, docs, run, history=None):
-        with self._db().immediate() as db:
+        with self.transaction(immediate=True) as db:
             views, texts = self._read(db, view_keys, docs)
             outcome = run(views, texts)
             self._write_views(db, outcome)
@@ -117,7 +139,7 @@ class SqliteStore(Store):
             return outcome
 
     def add_fragment(self, fragment, ttl):
-        with self._db().immediate() as db:
+        with self.transaction(immediate=True) as db:
             stamp = now()
             db.execute("DELETE FROM fragments WHERE id=? AND size=? AND created<?",
                        (fragment.id, fragment.size, stamp - ttl))
@@ -131,7 +153,7 @@ class SqliteStore(Store):
             return [row[0] for row in rows]
 
     def cleanup(self, view_cutoff, text_cutoff, buffer_cutoff):
-        with self._db().immediate() as db:
+        with self.transaction(immediate=True) as db:
             views = db.execute("DELETE FROM views WHERE updated<?", (view_cutoff,)).rowcount
             db.execute("DELETE FROM shadows WHERE NOT EXISTS "
                        "(SELECT 1 FROM views WHERE views.user=shadows.user AND views.doc=shadows.doc)")
@@ -141,19 +163,19 @@ class SqliteStore(Store):
         return {"views": views, "texts": texts, "buffers": buffers}
 
     def history_list(self, doc):
-        with self._db() as db:
+        with self.transaction() as db:
             return history_sql.list_snapshots(db, doc)
 
     def history_get(self, doc, seq):
-        with self._db() as db:
+        with self.transaction() as db:
             return history_sql.get_snapshot(db, doc, seq)
 
     def history_prune(self, policy, now):
-        with self._db().immediate() as db:
+        with self.transaction(immediate=True) as db:
             return history_sql.prune(db, policy, now)
 
     def presence_exchange(self, writes, docs, now):
-        with (self._db().immediate() if writes else self._db()) as db:
+        with (self.transaction(immediate=bool(writes))) as db:
             if writes:
                 db.execute("DELETE FROM presence WHERE seen<?", (now - presence_boards.KEEP,))
             for doc, entries in writes.items():
@@ -165,24 +187,6 @@ class SqliteStore(Store):
                           db.execute("SELECT id, entry FROM presence WHERE doc=?", (doc,))} for doc in docs}
 
     def close(self):
-        db = getattr(self._local, "db", None)
-        if db is not None:
+        for db in self._opened:
             db.close()
-            self._local.db = None
-
-
-class _Transaction:
-    """``with`` block around one SQLite transaction (deferred or immediate)."""
-
-    def __init__(self, db, mode="DEFERRED"):
-        self.db, self.mode = db, mode
-
-    def immediate(self):
-        return _Transaction(self.db, "IMMEDIATE")
-
-    def __enter__(self):
-        self.db.execute("BEGIN " + self.mode)
-        return self.db
-
-    def __exit__(self, kind, value, tb):
-        self.db.execute("COMMIT" if kind is None else "ROLLBACK")
+        self._opened = []
