@@ -62,6 +62,13 @@ class Settings:
     presence: bool = True
     presence_timeout: float = 30.0
     presence_refresh: float = 5.0
+    # Push wake-ups (issue 11; README "Push").
+    push: bool = True
+    push_timeout: float = 30.0      # a wait's longest hold: under App Engine's 60 s request limit
+    push_waiters: int = -1          # held waits per process; -1: 1000 under the gevent worker, 0 (off) under threads
+    push_max_docs: int = 50         # documents one wait may name
+    push_check: float = 0.025       # seconds between a process's checks of the SQLite or memcached board
+    worker: str = "gevent"          # gunicorn worker class for `python main.py`: gevent (push) or gthread
 
     @classmethod
     def from_env(cls, environ=None):
@@ -108,6 +115,12 @@ class Settings:
             presence=_flag(env, "MOBWRITE_PRESENCE", cls.presence),
             presence_timeout=num("MOBWRITE_PRESENCE_TIMEOUT", cls.presence_timeout, float),
             presence_refresh=num("MOBWRITE_PRESENCE_REFRESH", cls.presence_refresh, float),
+            push=_flag(env, "MOBWRITE_PUSH", cls.push),
+            push_timeout=num("MOBWRITE_PUSH_TIMEOUT", cls.push_timeout, float),
+            push_waiters=num("MOBWRITE_PUSH_WAITERS", cls.push_waiters),
+            push_max_docs=num("MOBWRITE_PUSH_MAX_DOCS", cls.push_max_docs),
+            push_check=num("MOBWRITE_PUSH_CHECK", cls.push_check, float),
+            worker=env.get("MOBWRITE_WORKER") or cls.worker,
         )
 
 

@@ -11,7 +11,7 @@ import logging
 from flask import Blueprint, Response, redirect, request
 from werkzeug.exceptions import BadRequest, Forbidden, HTTPException, ServiceUnavailable, TooManyRequests
 
-from . import protocol
+from . import protocol, push
 from .access import TokenError
 from .forms import form_fields
 from .limits import RateLimited
@@ -20,6 +20,9 @@ from .stores import StoreUnavailable
 log = logging.getLogger("mobwrite.gateway")
 GATEWAY_PATHS = ("/scripts/q.py", "/sync")
 TRANSPORTS = (("q", "text/plain", protocol.format_answer), ("p", "text/javascript", protocol.format_jsonp))
+# Beside each gateway path, so a client finds it as new URL("wait", gateway).
+WAIT_PATHS = ("/scripts/wait", "/wait")
+WAIT_TRANSPORTS = (("q", "application/json", push.format_json), ("p", "text/javascript", push.format_jsonp))
 
 
 def create_blueprint(service):
@@ -36,6 +39,20 @@ def create_blueprint(service):
 
     for path in GATEWAY_PATHS:
         bp.add_url_rule(path, "gateway", gateway, methods=["GET", "POST"])
+
+    def wait():  # issue 11: push wake-ups, mobwrite/push.py
+        fields = form_fields()
+        for name, mimetype, render in WAIT_TRANSPORTS:
+            if name in fields:
+                try:
+                    answer = service.wait(fields[name])
+                except push.WaitError as exc:
+                    raise BadRequest(str(exc)) from exc
+                return Response(render(answer), headers=answer_headers(settings, mimetype))
+        raise BadRequest("a wait needs q= (JSON answer) or p= (script answer)")
+
+    for path in WAIT_PATHS:
+        bp.add_url_rule(path, "wait", wait, methods=["GET", "POST"])
 
     @bp.route("/cron/cleanup", methods=["GET", "POST"])
     def cleanup():

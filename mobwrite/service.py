@@ -8,7 +8,7 @@ import logging
 import time
 import urllib.parse
 
-from . import access, history, presence, protocol
+from . import access, history, presence, protocol, push
 from .engine import Engine
 
 log = logging.getLogger("mobwrite.sync")
@@ -27,6 +27,7 @@ class SyncService:
         self.guard = guard      # issue 12: an access.Guard (policy, keys, limiter), or None: open, unlimited
         self.history = None   # a history.HistoryPolicy, set by wiring (issue 13)
         self.presence = None  # a presence.Presence, set by wiring (issue 13)
+        self.push = None      # a push.Hub, set by wiring (issue 11)
 
     def handle(self, text, client_ip=None):
         """Answer lines for one request's text (PROTOCOL.md); [] when there is
@@ -107,7 +108,13 @@ class SyncService:
             if not outcome.changes_text:
                 self.store.write_views(outcome)
                 return outcome
-        return self.store.transact(view_keys, docs, run, history=self._recorder(actions, infos or {}))
+        outcome = self.store.transact(view_keys, docs, run, history=self._recorder(actions, infos or {}))
+        if outcome.texts and self.push is not None:  # committed: now others may be woken
+            writers = {}
+            for action in actions:
+                writers.setdefault(action.doc, action.user)
+            self.push.publish({doc: writers[doc] for doc in outcome.texts})
+        return outcome
 
     def cleanup(self, now=None):
         """Delete what has been idle past its timeout; counts by kind."""
@@ -117,7 +124,31 @@ class SyncService:
         counts["snapshots"] = self.store.history_prune(self.history, now) if self.history else 0
         return counts
 
+    def wait(self, text):
+        """A push wait (issue 11): its answer dict, after up to push_timeout
+        seconds. Raises push.WaitError for a malformed request."""
+        if self.push is None:
+            return {"push": False, "retry": push.RETRY_NEVER}
+        user, wants = push.parse_wait(text, self.settings.push_max_docs)
+        allowed, denied = {}, []
+        for doc, wake, token in wants:
+            if self.guard is None or access.right_for(self.guard.policy, self._claims(token), doc) != "none":
+                allowed[doc] = wake
+            else:
+                denied.append(doc)
+        if not allowed:
+            return {"push": True, "docs": {}, "woke": [], "denied": denied, "timeout": 0}
+        answer = self.push.wait(allowed, user)
+        if denied:
+            answer["denied"] = denied
+        return answer
+
+    def _claims(self, token):
+        return self.guard.verify(token) if token else None
+
     def close(self):
+        if self.push is not None:
+            self.push.close()
         self.store.close()
         if self.cache is not None:
             self.cache.close()

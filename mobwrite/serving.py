@@ -1,6 +1,8 @@
 """Serve an app factory through gunicorn, the server App Engine runs, for
 ``python main.py``: production behaviour on a laptop, no dev server."""
 
+import sys
+
 from gunicorn.app.base import BaseApplication
 
 
@@ -17,13 +19,36 @@ class _Gunicorn(BaseApplication):
         return self.factory()  # in each worker, so no worker shares another's connections
 
 
+def cooperative():
+    """True under gunicorn's gevent worker (sockets patched to yield)."""
+    if "gevent.monkey" not in sys.modules:
+        return False
+    from gevent import monkey
+    return monkey.is_module_patched("socket")
+
+
+def cooperate():
+    """Under the gevent worker, make gRPC yield to other requests while it
+    waits on Datastore (else each RPC would stall every request of the worker)."""
+    if cooperative():
+        import grpc.experimental.gevent
+        grpc.experimental.gevent.init_gevent()
+
+
 def run(factory, settings):
     """Serve ``factory()`` on settings.host:settings.port until interrupted."""
     _Gunicorn(factory, {
         "bind": "%s:%d" % (settings.host, settings.port),
         "workers": settings.workers,
+        # gevent: a held push wait is a greenlet, not a thread (issue 11);
+        # worker_connections bounds them with the hub's push_waiters.
+        "worker_class": settings.worker,
+        "worker_connections": 1100,
         "threads": settings.threads,
         "timeout": 60,
+        # Held waits would keep a stopping worker for the whole 30 s default;
+        # cut, their pages simply wait again (on another worker).
+        "graceful_timeout": 5,
         "accesslog": "-",
         "control_socket_disable": True,
     }).run()

@@ -5,7 +5,7 @@ client, makes from it the buffers and the write-through cache (once each),
 and hands them to the store and the service.
 """
 
-from . import access, limits
+from . import access, limits, push, serving
 from .history import DAY, HistoryPolicy
 from .presence import Presence
 from .service import SyncService
@@ -21,11 +21,34 @@ def build_service(settings, store=None):
     service = SyncService(settings, store, buffers, cache, build_guard(settings, cache))
     # Issue 13: history and presence, handed in like everything else.
     service.history = history_policy(settings) if settings.history else None
+    scope = "%s\0%s\0%s" % (settings.store, settings.project, settings.namespace or settings.sqlite_path)
+    service.push = build_hub(settings, cache, store, scope)
     if settings.presence:
-        scope = "%s\0%s\0%s" % (settings.store, settings.project, settings.namespace or settings.sqlite_path)
         exchange = cache.presence(scope).exchange if cache is not None else store.presence_exchange
         service.presence = Presence(exchange, settings.presence_timeout, settings.presence_refresh)
     return service
+
+
+def build_hub(settings, cache, store, scope):
+    """Issue 11: the wake-up hub over the board this deployment can fan out
+    on, or None (push off, or Datastore with no cache: pages poll as before)."""
+    if not settings.push:
+        return None
+    from .stores import wakes
+    if cache is not None and cache.kind == "redis":
+        board = wakes.RedisWakes(cache.client, scope)
+    elif settings.store == "sqlite":
+        board = wakes.SqliteWakes(store, settings.push_check)
+    elif cache is not None:
+        board = wakes.MemcachedWakes(cache.client, scope, max(settings.push_check, 0.05))
+    elif settings.store == "memory":
+        board = wakes.MemoryWakes()
+    else:
+        return None
+    waiters = settings.push_waiters
+    if waiters < 0:  # a held wait must not hold one of a few threads; greenlets are cheap
+        waiters = 1000 if serving.cooperative() else 0
+    return push.Hub(board, settings.push_timeout, waiters)
 
 
 def build_guard(settings, cache=None):
