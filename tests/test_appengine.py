@@ -62,16 +62,23 @@ def test_app_yaml_runs_gunicorn_sized_for_its_instance_class(parsed):
     entry = app["entrypoint"].split()
     assert "gunicorn" in entry and entry[-1] == "main:app", entry
     assert entry[entry.index("-b") + 1] == ":$PORT"  # App Engine sends traffic to $PORT
-    workers, threads = int(entry[entry.index("-w") + 1]), int(entry[entry.index("--threads") + 1])
+    workers = int(entry[entry.index("-w") + 1])
+    # gevent (issue 11): a held push wait is a greenlet, so the instance's
+    # concurrency is its workers' connections, not threads.
+    assert entry[entry.index("-k") + 1] == "gevent" and "--threads" not in entry
+    connections = int(entry[entry.index("--worker-connections") + 1])
     assert app["instance_class"].startswith("F")  # automatic scaling needs an F class
     scaling = app["automatic_scaling"]
     assert scaling and not app["basic_scaling"] and not app["manual_scaling"]
     assert int(scaling["max_instances"]) > 0
     # App Engine should start another instance rather than queue in gunicorn.
-    assert int(scaling["max_concurrent_requests"]) == workers * threads
+    assert int(scaling["max_concurrent_requests"]) == workers * connections <= 1000  # App Engine's maximum
     assert re.search(r"^gunicorn==", _read("requirements.txt"), re.M)  # an entrypoint's server is ours to install
     env = app["env_variables"]
     assert env.get("MOBWRITE_STORE") == "datastore"
+    # Held waits leave connections free for the syncs they wake.
+    assert 0 < int(env["MOBWRITE_PUSH_WAITERS"]) < connections
+    assert re.search(r"^gevent==", _read("requirements.txt"), re.M)
     # Test-only settings never ship.
     assert not {"DATASTORE_EMULATOR_HOST", "MOBWRITE_ADMIN_TOKEN"} & set(env)
 
