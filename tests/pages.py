@@ -1,6 +1,23 @@
 """Helpers for browser tests that watch several pages sync."""
 
+import json
 import time
+
+
+def bare_page(script_origin, doc, settings=""):
+    """A page with one shared textarea, our client from ``script_origin``,
+    ``settings`` (JS) run before sharing; it records every onStatus call in
+    ``window.statuses`` and its detail in ``window.details``."""
+    return f"""<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,">
+<textarea id="t"></textarea>
+<script src="{script_origin}/static/mobwrite/mobwrite.js"></script>
+<script>
+{settings}
+window.statuses = [];
+window.details = [];
+mobwrite.onStatus(function (s, d) {{ window.statuses.push(s); window.details.push(d); }});
+mobwrite.share({{name: {json.dumps(doc)}, element: document.getElementById("t")}});
+</script>"""
 
 
 def agree(pages, state, timeout=30):

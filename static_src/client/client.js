@@ -6,6 +6,7 @@ import { makeDmp } from "./diffs.js";
 import { builtInHandlers, makeFieldObj, makeShareObj } from "./compat.js";
 import { announce } from "./fields.js";
 import { pageInfo } from "./presence.js";
+import { Push } from "./push.js";
 import { SharedDoc, Session } from "./session.js";
 import { ScriptChannel, TransportError, beacon, postRequest } from "./transport.js";
 
@@ -50,6 +51,7 @@ export class Client {
     // Presence (issue 13): sent only when the page sets mobwrite.user.
     this.session.presenceOf = (doc) => pageInfo(this.settings.user, doc.element);
     this.presenceListeners = new Set();
+    this.push = new Push(this); // issue 11: wake-ups, when the gateway offers them
   }
 
   onPresence(fn) {
@@ -83,6 +85,7 @@ export class Client {
     this.startWatchdog();
     this.setStatus("syncing"); // until the gateway has answered
     this.syncNow();
+    this.push.start();
   }
 
   unshare(targets) {
@@ -99,6 +102,7 @@ export class Client {
       if (!doc.pending()) this.session.docs.delete(name);
     }
     if (this.session.docs.size) this.syncNow();
+    this.push.start();
   }
 
   // shareObj.nullify(): the document goes as N: at the next sync.
@@ -250,7 +254,19 @@ export class Client {
     if (!STATUSES.includes(status) || status === this.status) return;
     this.status = status;
     this.log("status", status, detail.message || "");
-    for (const fn of Array.from(this.listeners)) fn(status, detail);
+    for (const fn of Array.from(this.listeners)) fn(status, { push: this.push.mode, ...detail });
+  }
+
+  // The push channel came or went; every status event's detail.push says
+  // which ("on", "polling" or "off"), and mobwrite.pushMode says it now.
+  tellPush(mode, message) {
+    this.log("push", mode, message);
+  }
+
+  // A wake-up: someone else edited a shared document; sync now.
+  wake() {
+    if (this.inFlight) this.again = true;
+    else this.syncNow();
   }
 
   log(...args) {
@@ -265,7 +281,7 @@ export class Client {
   localEdit() {
     if (this.status === "synced") this.setStatus("syncing");
     if (this.settings.syncOnEdit === false) return;
-    const soon = this.settings.minSync;
+    const soon = this.push.mode === "on" ? this.settings.pushEditDelay : this.settings.minSync;
     if (!this.inFlight && (!this.timer || this.timer.due > Date.now() + soon)) this.schedule(soon);
   }
 
@@ -280,6 +296,16 @@ export class Client {
     if (remote) next -= range * 0.2;
     if (!local && !remote) next += range * 0.1;
     this.interval = Math.min(maxSync, Math.max(minSync, next));
+  }
+
+  // With wake-ups on, typing goes out pushEditDelay after the keystroke
+  // (keystrokes during a request wait for it: one request at a time), and a
+  // page with nothing to send polls only as the safety net for a lost
+  // wake-up, every pushSafetySync. Without, the original's adaptive interval.
+  nextDelay() {
+    if (this.push.mode !== "on") return this.interval;
+    if (this.session.pending()) return this.settings.pushEditDelay;
+    return this.settings.pushSafetySync || this.interval;
   }
 
   schedule(delay) {
@@ -370,7 +396,9 @@ export class Client {
       if (err.retryAfter) this.interval = Math.max(this.interval, err.retryAfter * 1000); // a 429's Retry-After
     } finally {
       this.inFlight = null;
-      this.schedule(this.again ? 0 : this.interval);
+      // With wake-ups on, a page with nothing to send polls only as a
+      // safety net (a lost wake-up): pushSafetySync, 2 minutes by default.
+      this.schedule(this.again ? 0 : this.nextDelay());
       this.again = false;
     }
   }
@@ -389,6 +417,7 @@ export class Client {
 
   // The page is going away: send what the gateway has not seen.
   farewell() {
+    this.push.stop();
     if (!this.session.docs.size) return;
     if (this.settings.user && typeof this.settings.user === "object") {
       beacon(this.gateway(), this.session.farewell()); // also: we are gone (issue 13)

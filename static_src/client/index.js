@@ -29,6 +29,10 @@ const mobwrite = {
   radioByName: false, // true: a radio group's document is named after its name (original: an id)
   formFieldNames: false, // true: every form field is form.id + "_" + name (original: its own id)
   user: null, // {name, color}: set it to appear in others' presence lists (issue 13)
+  push: true, // issue 11: hold a wait for wake-ups when the gateway offers it; false: poll only
+  pushGateway: "", // empty: "wait" beside the sync gateway
+  pushEditDelay: 50, // ms from a keystroke to its sync while wake-ups work (minSync otherwise)
+  pushSafetySync: 120000, // ms between polls of an idle page while wake-ups work (a lost one's safety net)
 };
 
 // The original's names for the same settings. Each pair is one value:
@@ -55,6 +59,8 @@ Object.assign(mobwrite, {
   onPresence: (fn) => client.onPresence(fn),
   // The p= transport's answers arrive as mobwrite.callback("...").
   callback: (text) => client.channel.callback(text),
+  // The cross-origin wait's answer arrives as mobwrite.wakeup({...}) (issue 11).
+  wakeup: (answer) => client.push.callback(answer),
   // The original's extension points: subclass shareObj for a field type of
   // your own, and push (or unshift) a handler(node) -> shareObj|null onto
   // shareHandlers; share() asks them in order. Ours come first.
@@ -62,6 +68,9 @@ Object.assign(mobwrite, {
   shareHandlers: client.handlers,
 });
 Object.defineProperty(mobwrite, "status", { get: () => client.status, enumerable: true });
+// Issue 11: "on" while a wait for wake-ups is held, "polling" when the
+// gateway offers none (or it keeps failing), "off" when mobwrite.push is false.
+Object.defineProperty(mobwrite, "pushMode", { get: () => client.push.mode, enumerable: true });
 // The current sync interval in ms, as the original exposed it; a page may
 // set it, and the next sync is scheduled that far out.
 Object.defineProperty(mobwrite, "syncInterval", {

@@ -35,7 +35,9 @@ function checkAnswer(text) {
   return text;
 }
 
-export function postRequest(url, request, timeout) {
+// POST q=request; resolves with read(responseText) (by default the sync
+// answer, checked whole). A non-200 rejects with err.status set.
+export function postRequest(url, request, timeout, read = checkAnswer) {
   const xhr = new XMLHttpRequest();
   const promise = new Promise((resolve, reject) => {
     xhr.open("POST", url);
@@ -44,13 +46,14 @@ export function postRequest(url, request, timeout) {
     xhr.onload = () => {
       if (xhr.status === 200) {
         try {
-          resolve(checkAnswer(xhr.responseText));
+          resolve(read(xhr.responseText));
         } catch (err) {
           reject(err);
         }
       } else {
         const kind = xhr.status === 503 || xhr.status === 0 ? "offline" : "error";
         const err = new TransportError(kind, `HTTP ${xhr.status}: ${xhr.responseText.slice(0, 200)}`);
+        err.status = xhr.status;
         if (xhr.status === 429) err.retryAfter = Number(xhr.getResponseHeader("Retry-After")) || 0;
         reject(err);
       }

@@ -7,20 +7,9 @@ import time
 import urllib.parse
 
 import pytest
+from pages import bare_page
 
 FAILED_LOAD = r"Failed to load resource"
-
-
-def bare_page(script_origin, doc, settings=""):
-    return f"""<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,">
-<textarea id="t"></textarea>
-<script src="{script_origin}/static/mobwrite/mobwrite.js"></script>
-<script>
-{settings}
-window.statuses = [];
-mobwrite.onStatus(function (s) {{ window.statuses.push(s); }});
-mobwrite.share({{name: {json.dumps(doc)}, element: document.getElementById("t")}});
-</script>"""
 
 
 def gateway_requests(page):
@@ -129,7 +118,9 @@ def test_the_interval_follows_the_original_curve(site, open_page, doc_name):
     # The original's curve, in steps of the range (3000 - 200 = 2800 ms):
     # +10% after a quiet sync, -40% after one that sent our edit, -20%
     # after one that brought someone else's; always within min and max.
-    settings = "mobwrite.minSyncInterval = 200; mobwrite.maxSyncInterval = 3000;"
+    # This is the polling the client falls back to, so push is off here
+    # (with wake-ups an idle page polls only every pushSafetySync).
+    settings = "mobwrite.push = false; mobwrite.minSyncInterval = 200; mobwrite.maxSyncInterval = 3000;"
     a = open_page(f"{site.url}/test/{doc_name}.html", html=bare_page(site.url, doc_name, settings))
     b = open_page(f"{site.url}/test/{doc_name}.html", html=bare_page(site.url, doc_name, settings))
     wait_status(a, "synced")
@@ -154,7 +145,8 @@ def test_the_interval_follows_the_original_curve(site, open_page, doc_name):
 
 
 def test_a_final_sync_goes_out_when_the_page_is_left(site, open_page, doc_name):
-    slow = "mobwrite.minSync = 60000; mobwrite.maxSync = 60000;"  # no regular sync in time
+    # No regular sync in time (and no push, whose syncs follow keystrokes at once).
+    slow = "mobwrite.push = false; mobwrite.minSync = 60000; mobwrite.maxSync = 60000;"
     page = open_page(f"{site.url}/test/{doc_name}.html", html=bare_page(site.url, doc_name, slow))
     wait_status(page, "synced")
     type_at_end(page, "last words")

@@ -192,12 +192,15 @@ def test_embed_on_another_origin_syncs_by_script_transport(site, other_origin, b
     a.wait_for_selector("#status[data-status=synced]", state="attached", timeout=30_000)
 
     # Every request to our server but the static files was a sync, sent to
-    # the gateway beside the script the page loaded.
-    gateway = f"{site.url}/scripts/q.py"
-    syncs = [r for r in requests if r.url.startswith(site.url) and "/static/" not in r.url]
-    assert syncs and all(r.url.split("?")[0] == gateway for r in syncs), [r.url for r in syncs]
+    # the gateway beside the script the page loaded, or a push wait beside
+    # that (issue 11): the embed holds its wake-up channel over script tags.
+    gateway, waits = f"{site.url}/scripts/q.py", f"{site.url}/scripts/wait"
+    calls = [r for r in requests if r.url.startswith(site.url) and "/static/" not in r.url]
+    syncs = [r for r in calls if r.url.split("?")[0] == gateway]
+    assert syncs and all(r.url.split("?")[0] in (gateway, waits) for r in calls), [r.url for r in calls]
+    assert any(r.url.split("?")[0] == waits for r in calls) and a.evaluate("mobwrite.pushMode") == "on"
     values = []
-    for request in syncs:
+    for request in calls:
         query = parse_qs(urlsplit(request.url).query, keep_blank_values=True)
         assert request.method == "GET" and list(query) == ["p"], request.url
         values += query["p"]

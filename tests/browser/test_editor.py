@@ -230,6 +230,10 @@ def test_screenshot_of_two_editors_side_by_side(open_page, site, tmp_path):
 
     left.click("#text")
     page.keyboard.type("Alice: Grüße from the left editor.\n")
+    # Bob answers once he has read Alice's line. Typed onto her unfinished
+    # word instead, his words and hers would be one conflict, and the merge
+    # keeps one side of it whole (README "Conflicts").
+    right.wait_for_function("document.getElementById('text').value.endsWith('editor.\\n')", timeout=10_000)
     right.click("#text")
     page.keyboard.press("Control+End")
     page.keyboard.type("Bob: ¡Hola! Typing on the right; both see everything.\n")
