@@ -16,7 +16,8 @@ def create_app(settings=None, store=None):
     ``store`` shares an already open store (tests run two instances on one)."""
     settings = settings or Settings.from_env()
     logs.configure(settings)
-    serving.cooperate()
+    if settings.store == "datastore":
+        serving.cooperate()  # gRPC in gevent mode; the other stores never load gRPC (17 MB)
     service = wiring.build_service(settings, store)
     app = Flask(__name__, instance_relative_config=True, static_folder=None)  # zipserve owns /static
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body
