@@ -135,15 +135,19 @@ def woken_across(gateways, doc):
     return out[0], time.monotonic() - started
 
 
-@pytest.fixture(params=["sqlite", "datastore+redis"])
+@pytest.fixture(params=["sqlite", "datastore+redis", "datastore+memcached"])
 def backend_env(request, tmp_path):
     if request.param == "sqlite":
         return {"MOBWRITE_STORE": "sqlite", "MOBWRITE_SQLITE_PATH": str(tmp_path / "push.sqlite3")}
     emulator = request.getfixturevalue("datastore_emulator")
-    return {"MOBWRITE_STORE": "datastore", "DATASTORE_EMULATOR_HOST": emulator.address,
-            "DATASTORE_PROJECT_ID": "mobwrite-test", "GOOGLE_CLOUD_PROJECT": "mobwrite-test",
-            "MOBWRITE_DATASTORE_NAMESPACE": "push" + uuid.uuid4().hex[:6],
-            "REDIS_CACHE_URL": request.getfixturevalue("redis_server").address}
+    env = {"MOBWRITE_STORE": "datastore", "DATASTORE_EMULATOR_HOST": emulator.address,
+           "DATASTORE_PROJECT_ID": "mobwrite-test", "GOOGLE_CLOUD_PROJECT": "mobwrite-test",
+           "MOBWRITE_DATASTORE_NAMESPACE": "push" + uuid.uuid4().hex[:6]}
+    if request.param == "datastore+redis":
+        env["REDIS_CACHE_URL"] = request.getfixturevalue("redis_server").address
+    else:
+        env["MEMCACHED_HOSTS"] = request.getfixturevalue("memcached_server").address
+    return env
 
 
 def test_an_edit_on_one_gateway_wakes_a_wait_on_the_other(backend_env):
