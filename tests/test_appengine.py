@@ -83,6 +83,18 @@ def test_app_yaml_runs_gunicorn_sized_for_its_instance_class(parsed):
     assert not {"DATASTORE_EMULATOR_HOST", "MOBWRITE_ADMIN_TOKEN"} & set(env)
 
 
+def test_pip_install_e_installs_what_app_engine_installs():
+    # The quick start installs pyproject.toml's dependencies, App Engine
+    # requirements.txt: one pin missing from either, and `python3 main.py`
+    # (gevent by default) or the deployed app fails to start.
+    import tomllib
+    with open(os.path.join(ROOT, "pyproject.toml"), "rb") as f:
+        declared = tomllib.load(f)["project"]["dependencies"]
+    pinned = [line.strip() for line in _read("requirements.txt").splitlines()
+              if line.strip() and not line.lstrip().startswith("#")]
+    assert sorted(declared) == sorted(pinned)
+
+
 def test_cron_runs_cleanup_and_index_yaml_parses(parsed):
     jobs = parsed["cron.yaml"]["parsed"]["cron"]
     assert [job["url"] for job in jobs] == ["/cron/cleanup"]
