@@ -11,7 +11,7 @@ import logging
 from flask import Blueprint, Response, redirect, request
 from werkzeug.exceptions import BadRequest, Forbidden, HTTPException, ServiceUnavailable, TooManyRequests
 
-from . import protocol, push
+from . import protocol, push, serving
 from .access import TokenError
 from .forms import form_fields
 from .limits import RateLimited
@@ -45,7 +45,7 @@ def create_blueprint(service):
         for name, mimetype, render in WAIT_TRANSPORTS:
             if name in fields:
                 try:
-                    answer = service.wait(fields[name])
+                    answer = service.wait(fields[name], serving.hangup_watch(request.environ))
                 except push.WaitError as exc:
                     raise BadRequest(str(exc)) from exc
                 return Response(render(answer), headers=answer_headers(settings, mimetype))

@@ -25,6 +25,7 @@ The hub holds one process's waiters; a board (``stores/wakes.py``) carries
 wake tokens between processes. Nothing here does HTTP.
 """
 
+import contextlib
 import json
 import logging
 import re
@@ -153,9 +154,11 @@ class Hub:
         for doc, wake in wakes.items():
             self.seen(doc, wake, by[doc])
 
-    def wait(self, wants, user, timeout=None):
+    def wait(self, wants, user, timeout=None, hangup=None):
         """Hold until one of ``wants`` {doc: wake} changes under someone else's
-        hand, or ``timeout``; the answer (see the module docstring)."""
+        hand, or ``timeout``; the answer (see the module docstring).
+        ``hangup(cut)``, if given, is a context manager that calls ``cut()``
+        when the page goes away, so its wait stops holding a place."""
         if self.max_waiters <= 0:
             return {"push": False, "retry": RETRY_NEVER}
         self._listen()
@@ -178,7 +181,8 @@ class Hub:
                     if not wake:
                         waiter.wakes[doc] = NOTHING_YET
             if not arming:  # a page's first wait learns the tokens at once, and knows push is on
-                waiter.event.wait(timeout)
+                with hangup(waiter.event.set) if hangup else contextlib.nullcontext():
+                    waiter.event.wait(timeout)
         finally:
             self._leave(waiter)
         return {"push": True, "docs": waiter.wakes, "woke": sorted(waiter.woke), "timeout": timeout}

@@ -124,9 +124,10 @@ class SyncService:
         counts["snapshots"] = self.store.history_prune(self.history, now) if self.history else 0
         return counts
 
-    def wait(self, text):
+    def wait(self, text, hangup=None):
         """A push wait (issue 11): its answer dict, after up to push_timeout
-        seconds. Raises push.WaitError for a malformed request."""
+        seconds (or until ``hangup`` says the page left: push.Hub.wait).
+        Raises push.WaitError for a malformed request."""
         if self.push is None:
             return {"push": False, "retry": push.RETRY_NEVER}
         user, wants = push.parse_wait(text, self.settings.push_max_docs)
@@ -138,7 +139,7 @@ class SyncService:
                 denied.append(doc)
         if not allowed:
             return {"push": True, "docs": {}, "woke": [], "denied": denied, "timeout": 0}
-        answer = self.push.wait(allowed, user)
+        answer = self.push.wait(allowed, user, hangup=hangup)
         if denied:
             answer["denied"] = denied
         return answer

@@ -1,6 +1,9 @@
 """Serve an app factory through gunicorn, the server App Engine runs, for
-``python main.py``: production behaviour on a laptop, no dev server."""
+``python main.py``: production behaviour on a laptop, no dev server. Also
+what the app needs to know of gunicorn's gevent worker (held push waits)."""
 
+import contextlib
+import socket
 import sys
 
 from gunicorn.app.base import BaseApplication
@@ -33,6 +36,37 @@ def cooperate():
     if cooperative():
         import grpc.experimental.gevent
         grpc.experimental.gevent.init_gevent()
+
+
+def hangup_watch(environ):
+    """For a held wait under the gevent worker: a context manager factory
+    that calls ``cut()`` once the client closes its connection (a tab left,
+    or its client aborted the wait). None elsewhere: no held waits there."""
+    sock = environ.get("gunicorn.socket")
+    if sock is None or not cooperative():
+        return None
+
+    @contextlib.contextmanager
+    def watching(cut):
+        import gevent
+        from gevent.socket import wait_read
+
+        def watch():
+            try:
+                wait_read(sock.fileno())
+                gone = sock.recv(1, socket.MSG_PEEK) == b""  # EOF; data would be a next request: not gone
+            except OSError:
+                gone = True
+            if gone:
+                cut()
+
+        watcher = gevent.spawn(watch)
+        try:
+            yield
+        finally:
+            watcher.kill(block=False)
+
+    return watching
 
 
 def run(factory, settings):

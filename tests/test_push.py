@@ -3,6 +3,7 @@ hub's rules (one's own edit wakes no one, a stale token wakes at once), and
 wake-ups across two gunicorn processes on SQLite and on Datastore + Redis,
 with Redis stopped and restarted under a held wait."""
 
+import socket
 import subprocess
 import threading
 import time
@@ -197,3 +198,31 @@ def wait_until(check, seconds=15):
             pass
         time.sleep(0.3)
     return False
+
+
+def test_a_page_that_leaves_frees_its_place_at_once(tmp_path):
+    # One place for a held wait: taken by a connection that then closes, as
+    # a tab does when it is left. The next wait must be held, not told to poll.
+    env = {"MOBWRITE_STORE": "sqlite", "MOBWRITE_SQLITE_PATH": str(tmp_path / "push.sqlite3"),
+           "MOBWRITE_PUSH_WAITERS": "1", "MOBWRITE_PUSH_TIMEOUT": "20"}
+    server = devservers.start_gunicorn(env, workers=1, args=["-k", "gevent", "--graceful-timeout", "1"])
+    try:
+        url = server.address + "/wait"
+        tokens = requests.post(url, data={"q": "u:A\nf::left\n"}, timeout=10).json()["docs"]
+        body = "q=" + requests.utils.quote("u:A\nf:%s:left\n" % tokens["left"])
+        host, port = server.address.split("//")[1].split(":")
+        tab = socket.create_connection((host, int(port)))
+        tab.sendall(("POST /wait HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                     "Content-Length: %d\r\n\r\n%s" % (len(body), body)).encode())
+        time.sleep(1)
+        # While the tab holds the place, a second page is told to poll...
+        assert requests.post(url, data={"q": "u:B\nf:%s:left\n" % tokens["left"]}, timeout=10).json()["push"] is False
+        tab.close()
+        # ...and once it has gone, the place is free again: the wait is held.
+        time.sleep(0.5)
+        started = time.monotonic()
+        with pytest.raises(requests.exceptions.ReadTimeout):
+            requests.post(url, data={"q": "u:B\nf:%s:left\n" % tokens["left"]}, timeout=(5, 2))
+        assert time.monotonic() - started >= 2
+    finally:
+        server.stop()
