@@ -99,6 +99,9 @@ def test_passwords_overwrite_and_multiple_selects_merge(site, open_page, doc_nam
     assert agree([a, b], STATE)["passcode"] == "abc"
     # Both change both before either syncs: the select keeps both choices
     # (merged, as the original), the password is one writer's (overwritten).
+    # (With push a change goes out 50 ms after it; here both wait for syncNow.)
+    for page in (a, b):
+        page.evaluate("mobwrite.syncOnEdit = false")
     a.fill("#passcode", "abcX")
     b.fill("#passcode", "Yabc")
     a.select_option("#guests", ["ann", "bob"])
