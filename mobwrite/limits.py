@@ -7,9 +7,12 @@ process. Over a limit the request is refused whole with ``RateLimited``
 """
 
 import hashlib
+import logging
 import math
 import threading
 import time
+
+log = logging.getLogger("mobwrite.limits")
 
 
 class RateLimited(Exception):
@@ -57,20 +60,49 @@ class MemcachedCounters:
     def hit(self, keys, slot, ttl):
         out = []
         for key in keys:
-            value = self.client.incr(key, 1)
+            value = self._incr(key)
             if value is None and self.client.add(key, b"1", expire=ttl, noreply=False):
                 value = 1
             elif value is None:  # another instance added it first
-                value = self.client.incr(key, 1) or 1
+                value = self._incr(key) or 1
             out.append(int(value))
         return out
+
+    def _incr(self, key):
+        # pymemcache's HashClient answers False, without raising, for a
+        # server it has marked dead; a missing key is None.
+        value = self.client.incr(key, 1)
+        if value is False:
+            raise ConnectionError("memcached unreachable")
+        return value
+
+
+class FallbackCounters:
+    """The shared counters, or this process's while the cache is unreachable:
+    a limiter outage must not be an outage, nor a 500. Limits then hold per
+    instance, which is looser but still a limit."""
+
+    def __init__(self, shared, local=None):
+        self.shared, self.local = shared, local or LocalCounters()
+        self._last_warning = 0.0
+
+    def hit(self, keys, slot, ttl):
+        try:
+            return self.shared.hit(keys, slot, ttl)
+        except Exception as exc:  # noqa: BLE001 - any cache failure: count here instead
+            now = time.monotonic()
+            if now - self._last_warning > 10:  # once per 10 s while the cache is down
+                self._last_warning = now
+                log.warning("rate limits counted in this process: the cache is unreachable: %s", exc)
+            return self.local.hit(keys, slot, ttl)
 
 
 def open_counters(cache):
     """Counters in the shared cache ``cache`` (or None: in process)."""
     if cache is None:
         return LocalCounters()
-    return RedisCounters(cache.client) if cache.kind == "redis" else MemcachedCounters(cache.client)
+    shared = RedisCounters(cache.client) if cache.kind == "redis" else MemcachedCounters(cache.client)
+    return FallbackCounters(shared)
 
 
 def _key(kind, ident, slot):

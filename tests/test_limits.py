@@ -11,6 +11,7 @@ from mobwrite import limits
 from mobwrite.access import TokenKeys
 from mobwrite.config import Settings
 from mobwrite.stores.cache import open_cache
+from tools import devservers
 
 
 @pytest.mark.parametrize("kind", ["local", "redis", "memcached"])
@@ -131,3 +132,33 @@ def test_an_edit_token_buys_a_view_token_and_nothing_more(request, tmp_path):
     assert (claims.name, claims.right, claims.expires) == ("d", "view", keys.verify(edit).expires)
     for bad in ("", keys.mint("d", "view", 60), edit[:-1], TokenKeys("other").mint("d", "edit", 60)):
         assert client.post("/token/view", data={"token": bad}).status_code == 403
+
+
+@pytest.mark.parametrize("kind", ["redis", "memcached"])
+def test_an_unreachable_cache_counts_in_process_and_limits_still_hold(kind):
+    # A real refused connection: a free loopback port nobody listens on.
+    address = "127.0.0.1:%d" % devservers.free_port()
+    cache = open_cache(Settings(redis_url="redis://%s/0" % address) if kind == "redis"
+                       else Settings(memcached_hosts=address))
+    counters = limits.open_counters(cache)
+    assert counters.hit(["a:7", "b:7"], 7, 60) == [1, 1]
+    assert counters.hit(["a:7"], 7, 60) == [2]
+    limiter = limits.Limiter(Settings(rate_ip=2), counters)
+    limiter.check_client("10.0.0.9")
+    limiter.check_client("10.0.0.9")
+    with pytest.raises(limits.RateLimited):
+        limiter.check_client("10.0.0.9")
+
+
+@pytest.mark.parametrize("backend", ["datastore", "sqlite"])
+def test_with_the_cache_down_a_sync_is_never_a_500(backend, request, tmp_path):
+    # Datastore: writes wait for the cache (README "Failure behaviour"), so
+    # a 503 to retry; SQLite keeps syncing. Either way never a 500.
+    if backend == "datastore":
+        request.getfixturevalue("datastore_emulator")
+    dead = "redis://127.0.0.1:%d/0" % devservers.free_port()
+    app, client = gateway(request, tmp_path, store=backend, redis_url=dead, rate_ip=100)
+    answer = post(client, "u:a\nf:0:down\nR:0:hello\n\n")
+    assert answer.status_code == (503 if backend == "datastore" else 200), answer.get_data(as_text=True)
+    if backend == "sqlite":
+        assert post(client, "u:b\nf:0:down\nd:0:=0\n\n").get_data(as_text=True).endswith("d:0:+hello\n\n")
