@@ -162,6 +162,10 @@ class Guard:
     def verify(self):
         return self.keys.verify if self.keys else (lambda token: None)
 
+    def right(self, token, doc):
+        """What ``token`` (or no token) may do with ``doc``: edit, view or none."""
+        return right_for(self.policy, self.verify(token) if token else None, doc)
+
     def screen(self, actions):
         """Raises limits.RateLimited; else the Screened actions. Refused
         actions do not count against a document's edit limit."""

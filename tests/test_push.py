@@ -59,7 +59,7 @@ def test_a_script_answer_is_one_call_that_no_name_can_end(client):
     assert "</" not in body and "\u2028" not in body
 
 
-def test_no_push_without_a_board_says_poll():
+def test_push_turned_off_says_poll_for_an_hour():
     app = create_app(Settings(store="memory", push=False))
     assert wait(app.test_client(), "u:me\nf::d\n").get_json() == {"push": False, "retry": push.RETRY_NEVER}
 

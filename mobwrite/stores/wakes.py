@@ -58,14 +58,34 @@ class MemoryWakes:
         pass
 
 
-class _Checker:
-    """A polling board's loop: every ``interval`` s, read the hub's watched
-    documents through ``read(docs)`` when ``moved()`` says something changed."""
+class _Board:
+    """What every board across processes shares: whether it works now, and
+    telling the hub when that changes."""
 
-    def __init__(self, interval):
-        self.interval = interval
+    BACK = "push: wake board back"
+
+    def __init__(self):
         self.healthy = True
         self._stop = threading.Event()
+
+    def _set_healthy(self, hub, healthy):
+        if healthy != self.healthy:
+            self.healthy = healthy
+            if healthy:
+                log.info(self.BACK)
+            hub.release_all()  # wake-ups may have been missed: every wait re-arms (or polls, while it is down)
+
+    def close(self):
+        self._stop.set()
+
+
+class _Checker(_Board):
+    """A polling board's loop: every ``interval`` s, read the hub's watched
+    documents through ``current(docs)`` when ``moved()`` says something changed."""
+
+    def __init__(self, interval):
+        super().__init__()
+        self.interval = interval
 
     def listen(self, hub):
         _daemon(lambda: self._run(hub), "mobwrite-wake-checker")
@@ -85,18 +105,8 @@ class _Checker:
                     log.warning("push: wake board unreachable: %s", exc)
                 self._set_healthy(hub, False)
 
-    def _set_healthy(self, hub, healthy):
-        if healthy != self.healthy:
-            self.healthy = healthy
-            if healthy:
-                log.info("push: wake board back")
-            hub.release_all()  # re-arm against the board (or poll, while it is down)
-
     def moved(self):
         return True
-
-    def close(self):
-        self._stop.set()
 
 
 class SqliteWakes(_Checker):
@@ -167,16 +177,17 @@ class MemcachedWakes(_Checker):
         return {keys[k]: tuple(v.decode().split(" ", 1)) for k, v in found.items()}
 
 
-class RedisWakes:
+class RedisWakes(_Board):
     """Keys for ``current``, and one channel per deployment for ``listen``."""
 
+    BACK = "push: Redis subscription back"
+
     def __init__(self, client, scope, ping=15.0):
+        super().__init__()
         self.client = client
         self.prefix = "mw:wake:%s:" % _scope_hash(scope)
         self.channel = self.prefix + "channel"
         self.ping = ping
-        self.healthy = True
-        self._stop = threading.Event()
         self._subscribed = threading.Event()
 
     def publish(self, writers):
@@ -228,13 +239,3 @@ class RedisWakes:
                     pubsub.close()
                 except Exception:  # noqa: BLE001 - closing a dead connection
                     pass
-
-    def _set_healthy(self, hub, healthy):
-        if healthy != self.healthy:
-            self.healthy = healthy
-            if healthy:
-                log.info("push: Redis subscription back")
-            hub.release_all()  # messages may have been missed: every wait re-arms against the keys
-
-    def close(self):
-        self._stop.set()
