@@ -6,8 +6,9 @@ import time
 
 def bare_page(script_origin, doc, settings=""):
     """A page with one shared textarea, our client from ``script_origin``,
-    ``settings`` (JS) run before sharing; it records every onStatus call in
-    ``window.statuses`` and its detail in ``window.details``."""
+    ``settings`` (JS) run before sharing; it records each status onStatus
+    changes to in ``window.statuses`` (a push mode change repeats the
+    status) and every call's detail in ``window.details``."""
     return f"""<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,">
 <textarea id="t"></textarea>
 <script src="{script_origin}/static/mobwrite/mobwrite.js"></script>
@@ -15,7 +16,10 @@ def bare_page(script_origin, doc, settings=""):
 {settings}
 window.statuses = [];
 window.details = [];
-mobwrite.onStatus(function (s, d) {{ window.statuses.push(s); window.details.push(d); }});
+mobwrite.onStatus(function (s, d) {{
+  if (statuses[statuses.length - 1] !== s) statuses.push(s);
+  details.push(d);
+}});
 mobwrite.share({{name: {json.dumps(doc)}, element: document.getElementById("t")}});
 </script>"""
 

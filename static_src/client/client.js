@@ -246,7 +246,7 @@ export class Client {
 
   onStatus(fn) {
     this.listeners.add(fn);
-    fn(this.status, {});
+    fn(this.status, { push: this.push.mode });
     return () => this.listeners.delete(fn);
   }
 
@@ -257,10 +257,12 @@ export class Client {
     for (const fn of Array.from(this.listeners)) fn(status, { push: this.push.mode, ...detail });
   }
 
-  // The push channel came or went; every status event's detail.push says
-  // which ("on", "polling" or "off"), and mobwrite.pushMode says it now.
+  // The push channel came or went: onStatus listeners hear it at once, with
+  // the status unchanged and detail.push saying which ("on", "polling" or
+  // "off"); every status event's detail carries it too.
   tellPush(mode, message) {
     this.log("push", mode, message);
+    for (const fn of Array.from(this.listeners)) fn(this.status, { push: mode, message: message || "" });
   }
 
   // A wake-up: someone else edited a shared document; sync now.
