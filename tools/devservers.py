@@ -94,16 +94,17 @@ def start_datastore_emulator(project="mobwrite-test"):
     return server
 
 
-def start_redis():
-    port = free_port()
+def start_redis(port=None):
+    """``port``: a fixed one, to start it again where its clients look."""
+    port = port or free_port()
     server = start("redis", ["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--save", "",
                               "--appendonly", "no", "--dir", "{workdir}"], lambda _: port_open(port))
     server.address = "redis://127.0.0.1:%d/0" % port
     return server
 
 
-def start_memcached():
-    port = free_port()
+def start_memcached(port=None):
+    port = port or free_port()
     argv = ["memcached", "-l", "127.0.0.1", "-p", str(port), "-U", "0", "-m", "64"]
     if os.geteuid() == 0:
         argv += ["-u", "root"]
