@@ -1,9 +1,10 @@
 """What the benchmarks share, in one module so that no bench imports another:
-CPU read from /proc, test documents, printing (the machine line, tables,
-medians and percentiles), the servers a run starts and their one teardown,
-the gunicorn set-up of each store backend, an isolated in-process Datastore
-app with its RPCs counted (``tools.rpccount``), cache command counts, and the
-end of a run (the closing line and the JSON report).
+CPU read from /proc, test documents, the HTTP load's pieces (one client's
+connection, the ``mixed`` workload's small edit), printing (the machine
+line, tables, medians and percentiles), the servers a run starts and their
+one teardown, the gunicorn set-up of each store backend, an isolated
+in-process Datastore app with its RPCs counted (``tools.rpccount``), cache
+command counts, and the end of a run (the closing line and the JSON report).
 
 Every server binds 127.0.0.1 on a free port (``tools.devservers``) and is
 stopped when the ``Services`` block ends, whatever happened inside it.
@@ -12,6 +13,7 @@ stopped when the ``Services`` block ends, whatever happened inside it.
 import collections
 import contextlib
 import dataclasses
+import http.client
 import json
 import os
 import platform
@@ -22,6 +24,7 @@ import string
 import subprocess
 import tempfile
 import time
+import urllib.parse
 import uuid
 
 from bench.noop import GATEWAY_PATH  # noqa: F401  (the benches take it from here)
@@ -116,6 +119,50 @@ def insert_random(text, rng, n=4):
     """``text`` with ``n`` random lowercase letters inserted at a random place."""
     at = rng.randrange(len(text) + 1)
     return text[:at] + "".join(rng.choice(string.ascii_lowercase) for _ in range(n)) + text[at:]
+
+
+# ---------------------------------------------------------------- HTTP load (gateway and soak)
+
+def small_edit(shared, rng, target):
+    """Insert or delete 2-6 characters at a random place, keeping the text
+    near ``target`` characters."""
+    text = shared.text
+    n = rng.randint(2, 6)
+    if len(text) >= target and len(text) > n:
+        at = rng.randrange(len(text) - n)
+        shared.text = text[:at] + text[at + n:]
+    else:
+        at = rng.randrange(len(text) + 1)
+        shared.text = text[:at] + "".join(rng.choice(string.ascii_lowercase) for _ in range(n)) + text[at:]
+
+
+class Transport:
+    """One keep-alive-if-the-server-allows connection (gunicorn's sync worker
+    closes after each answer; http.client reconnects by itself)."""
+
+    def __init__(self, base_url, timeout=30):
+        parsed = urllib.parse.urlsplit(base_url)
+        self.host, self.port, self.timeout = parsed.hostname, parsed.port, timeout
+        self.conn = None
+
+    def post(self, text):
+        if self.conn is None:
+            self.conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        body = ("q=" + urllib.parse.quote(text, safe="")).encode("ascii")
+        try:
+            self.conn.request("POST", GATEWAY_PATH, body=body,
+                              headers={"Content-Type": "application/x-www-form-urlencoded"})
+            response = self.conn.getresponse()
+            data = response.read()
+        except (OSError, http.client.HTTPException):
+            self.close()
+            raise
+        return response.status, data.decode("utf-8")
+
+    def close(self):
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
 
 
 # ---------------------------------------------------------------- figures and printing

@@ -35,66 +35,21 @@ import http.client
 import os
 import random
 import statistics
-import string
 import sys
 import threading
 import time
-import urllib.parse
 import uuid
 
 if __package__ in (None, ""):  # run as a file: the project root first (its zipserve, not bench's)
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bench.common import (GATEWAY_PATH, OUT_OF_REACH_RATES, CacheStats, Services, counted_datastore_app, finish,  # noqa: E402
-                          fmt, gunicorn_setup, insert_random, machine_line, make_text, median_of,
-                          percentile, print_machine, session_cpu, session_pids, table)
-
-
-# ---------------------------------------------------------------- edits
-
-def small_edit(shared, rng, target):
-    """Insert or delete 2-6 characters at a random place, keeping the text
-    near ``target`` characters."""
-    text = shared.text
-    n = rng.randint(2, 6)
-    if len(text) >= target and len(text) > n:
-        at = rng.randrange(len(text) - n)
-        shared.text = text[:at] + text[at + n:]
-    else:
-        at = rng.randrange(len(text) + 1)
-        shared.text = text[:at] + "".join(rng.choice(string.ascii_lowercase) for _ in range(n)) + text[at:]
+from bench.common import (GATEWAY_PATH, OUT_OF_REACH_RATES, CacheStats, Services, Transport,  # noqa: E402
+                          counted_datastore_app, finish, fmt, gunicorn_setup, insert_random, machine_line,
+                          make_text, median_of, percentile, print_machine, session_cpu, session_pids,
+                          small_edit, table)
 
 
 # ---------------------------------------------------------------- HTTP load
-
-class Transport:
-    """One keep-alive-if-the-server-allows connection (gunicorn's sync worker
-    closes after each answer; http.client reconnects by itself)."""
-
-    def __init__(self, base_url, timeout=30):
-        parsed = urllib.parse.urlsplit(base_url)
-        self.host, self.port, self.timeout = parsed.hostname, parsed.port, timeout
-        self.conn = None
-
-    def post(self, text):
-        if self.conn is None:
-            self.conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
-        body = ("q=" + urllib.parse.quote(text, safe="")).encode("ascii")
-        try:
-            self.conn.request("POST", GATEWAY_PATH, body=body,
-                              headers={"Content-Type": "application/x-www-form-urlencoded"})
-            response = self.conn.getresponse()
-            data = response.read()
-        except (OSError, http.client.HTTPException):
-            self.close()
-            raise
-        return response.status, data.decode("utf-8")
-
-    def close(self):
-        if self.conn is not None:
-            self.conn.close()
-            self.conn = None
-
 
 @dataclasses.dataclass
 class Tally:
