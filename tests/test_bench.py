@@ -238,3 +238,27 @@ def test_push_capacity(tmp_path):
     assert run["early"] == 0 and min(run["holds"]) >= 11  # held, not answered early
     assert run["wake_check"]["woken"] == run["wake_check"]["tabs"] == 1
     assert "\ndone in " in out
+
+
+def test_soak(tmp_path):
+    """``bench.soak`` for a few seconds on SQLite (issue 17): the worker
+    table, the summary line with every error kind, a verdict per worker,
+    samples in the JSON, and exit status 0 (no 5xx, no growth)."""
+    report = tmp_path / "soak.json"
+    out = run_bench(["-m", "bench.soak", "--duration", "6", "--sample", "2", "--backends", "sqlite",
+                     "--json", str(report)], timeout=60)
+    assert out.startswith("MobWrite soak ") and "\nmachine: nproc=" in out
+    assert header(out, "worker ") == ["worker", "RSS MB start → end", "Δ MB", "slope MB/min", "fds start → end",
+                                      "conns start → end", "conns end: clients / store+cache"]
+    table = rows(out, "worker ")
+    assert [r[0].split()[0] for r in table] == ["w1", "w2"], out
+    assert all(re.fullmatch(r"\d+ → \d+", r[5]) for r in table), out
+    assert sum(int(r[6].split(" / ")[0]) for r in table) == 10, out  # every client's connection, accepted
+    assert re.search(r"^sqlite: [1-9]\d* syncs \(\d+ edits\) in \d+s, [\d.]+ syncs/s; errors: 5xx 0, 503 \d+, "
+                     r"transport 0, other 0; latency p50 [\d.]+ ms, p99 [\d.]+ ms; documents converged: yes$",
+                     out, re.M), out
+    assert len(re.findall(r"^  w\d \(pid \d+\): no growth beyond noise \(", out, re.M)) == 2, out
+    assert "\nverdict: no 5xx, no growth beyond the tolerance" in out
+    figures = json.loads(report.read_text())
+    assert len(figures["backends"]["sqlite"]["samples"]) == 4  # at 0, 2, 4 and 6 s
+    assert figures["failed"] == []
