@@ -24,6 +24,8 @@ class Settings:
     datastore_retries: int = 8  # a contended edit runs again after a short random pause, up to ~5 s in all
     redis_url: str = ""
     memcached_hosts: str = ""
+    cache_timeout: float = 0.5  # seconds a cache call may take before the cache counts as away
+    cache_retry: float = 1.0    # seconds between tries of a cache that is away (syncs go on from Datastore)
     max_chars: int = 100_000
     diff_timeout: float = 0.1
     timeout_view: float = 30 * 60
@@ -88,6 +90,8 @@ class Settings:
             datastore_retries=num("MOBWRITE_DATASTORE_RETRIES", cls.datastore_retries),
             redis_url=env.get("REDIS_CACHE_URL", ""),
             memcached_hosts=env.get("MEMCACHED_HOSTS", ""),
+            cache_timeout=num("MOBWRITE_CACHE_TIMEOUT", cls.cache_timeout, float),
+            cache_retry=num("MOBWRITE_CACHE_RETRY", cls.cache_retry, float),
             max_chars=num("MOBWRITE_MAX_CHARS", cls.max_chars),
             diff_timeout=num("MOBWRITE_DIFF_TIMEOUT", cls.diff_timeout, float),
             timeout_view=num("MOBWRITE_TIMEOUT_VIEW", cls.timeout_view, float),

@@ -104,9 +104,8 @@ class SyncService:
             return self.engine.run(actions, views, texts)
 
         if not protocol.may_change_text(actions):
-            outcome = run(*self.store.read(view_keys, docs))
-            if not outcome.changes_text:
-                self.store.write_views(outcome)
+            outcome = self.store.poll(view_keys, docs, run)
+            if outcome is not None:
                 return outcome
         outcome = self.store.transact(view_keys, docs, run, history=self._recorder(actions, infos or {}))
         if outcome.texts and self.push is not None:  # committed: now others may be woken

@@ -9,6 +9,7 @@ from . import access, limits, push, serving
 from .history import DAY, HistoryPolicy
 from .presence import Presence
 from .service import SyncService
+from .stores.buffers import FallbackBuffers
 from .stores.cache import open_cache
 
 
@@ -17,7 +18,7 @@ def build_service(settings, store=None):
     (a second instance over the same data, as tests do)."""
     cache = open_cache(settings)
     store = store or open_store(settings, cache)
-    buffers = cache.buffers() if cache is not None else store
+    buffers = FallbackBuffers(cache.buffers(), store) if cache is not None else store
     service = SyncService(settings, store, buffers, cache, build_guard(settings, cache))
     # Issue 13: history and presence, handed in like everything else.
     service.history = history_policy(settings) if settings.history else None
@@ -75,8 +76,9 @@ def open_store(settings, cache=None):
     if settings.store == "datastore":
         from google.cloud import ndb
 
+        from .stores.cacheguard import GuardedCache
         from .stores.datastore import DatastoreStore
         client = ndb.Client(project=settings.project, namespace=settings.namespace or None)
-        return DatastoreStore(client, settings.datastore_retries,
-                              cache.view_cache(settings.timeout_view) if cache is not None else None)
+        guarded = GuardedCache(cache.view_cache(settings.timeout_view), settings.cache_retry) if cache else None
+        return DatastoreStore(client, settings.datastore_retries, guarded)
     raise ValueError("MOBWRITE_STORE must be datastore, sqlite or memory, not %r" % settings.store)

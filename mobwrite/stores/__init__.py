@@ -30,6 +30,17 @@ class Store:
         """A snapshot ``(views, texts)`` outside any transaction (cacheable)."""
         raise NotImplementedError
 
+    def poll(self, view_keys, docs, run):
+        """The cheap path of a sync that may not change a text: ``run`` over
+        a cacheable read, then only views saved. None when the outcome would
+        change a text, or the read proved stale: the caller then runs it
+        through ``transact``."""
+        outcome = run(*self.read(view_keys, docs))
+        if outcome.changes_text:
+            return None
+        self.write_views(outcome)
+        return outcome
+
     def write_views(self, outcome):
         """Save the outcome's views and deletions (used when no text changed).
         Only shadows in ``outcome.new_shadows`` differ from what is stored;
@@ -99,6 +110,12 @@ class ViewCache(Protocol):
 
     def release(self, locks, values):
         """After a write: swap our locks for the committed values (None: drop)."""
+
+    def refresh(self, changes):
+        """Swap ``{name: (old, new)}`` values where the old one still stands."""
+
+    def forget(self, names):
+        """Delete entries (stale ones, or ones written while the cache was away)."""
 
 
 def now():

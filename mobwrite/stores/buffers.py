@@ -6,8 +6,27 @@ buffer) gets the pieces back.
 """
 
 import hashlib
+import logging
 
+log = logging.getLogger("mobwrite.store")
 _PREFIX = "mobwrite:buffer:"
+
+
+class FallbackBuffers:
+    """The cache's buffers, or the store's while the cache is unreachable, so
+    a fragmented request still goes through during a cache outage. A buffer
+    whose fragments straddle the outage never completes; it expires, and the
+    client, having no answer, sends its edits again."""
+
+    def __init__(self, cache_buffers, store):
+        self.cache_buffers, self.store = cache_buffers, store
+
+    def add_fragment(self, fragment, ttl):
+        try:
+            return self.cache_buffers.add_fragment(fragment, ttl)
+        except Exception as exc:  # noqa: BLE001 - any cache failure: the store keeps it
+            log.warning("cache unreachable for buffer %s (%s): kept in the store", fragment.id, exc)
+            return self.store.add_fragment(fragment, ttl)
 
 
 class RedisBuffers:

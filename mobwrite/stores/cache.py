@@ -35,13 +35,23 @@ class SharedCache:
 
 def open_cache(settings):
     """The cache ``settings`` name (Redis wins if both are set), or None."""
+    # Bounded waits, so an unreachable cache is an error soon rather than a
+    # hung request; every user of the client then goes on without it.
+    timeout = settings.cache_timeout
     if settings.redis_url:
         import redis
-        return SharedCache("redis", redis.Redis.from_url(settings.redis_url))
+        return SharedCache("redis", redis.Redis.from_url(settings.redis_url, socket_timeout=timeout,
+                                                         socket_connect_timeout=timeout))
     if settings.memcached_hosts:
         from pymemcache.client.hash import HashClient
+
+        # retry_attempts=0: a failing server raises at once, every time. With
+        # retries it answered "not found" or False without raising while it was
+        # being retried, which looked like an empty cache rather than an outage.
         return SharedCache("memcached", HashClient(memcached_servers(settings.memcached_hosts),
-                                                   use_pooling=True, max_pool_size=8))
+                                                   use_pooling=True, max_pool_size=8, connect_timeout=timeout,
+                                                   timeout=timeout, retry_attempts=0,
+                                                   dead_timeout=settings.cache_retry))
     return None
 
 

@@ -29,7 +29,7 @@ from ..engine import View
 from ..history import Head, pack
 from . import Store, StoreUnavailable, datastore_ndb, history_ndb
 from .datastore_ndb import key_name as _key_name
-from .datastore_rpc import Blob, Conflict, Json, Rpc, Text as TextValue, blob, entity, string
+from .datastore_rpc import Blob, Conflict, Json, Rpc, Stale, Text as TextValue, blob, entity, string
 
 log = logging.getLogger("mobwrite.store")
 
@@ -60,25 +60,63 @@ class DatastoreStore(Store):
     # -- the sync path --------------------------------------------------------
 
     def read(self, view_keys, docs):
+        return self._read(self._wanted(view_keys, docs))[:2]
+
+    def poll(self, view_keys, docs, run):
+        """An idle poll: the views as read (cache or Lookup) are written back
+        only where Datastore still holds the version they were read at, so
+        a stale cache entry can never roll a view back; if one was stale,
+        None, and the sync runs again in a transaction."""
         wanted = self._wanted(view_keys, docs)
+        views, texts, versions = self._read(wanted)
+        outcome = run(views, texts)
+        if outcome.changes_text:
+            return None
+        try:
+            self._write_views(outcome, versions)
+        except Stale as stale:
+            log.info("cached views older than Datastore (%s); syncing in a transaction", stale)
+            if self.cache is not None:
+                self.cache.forget([self._cache_name(name) for name in stale.names])
+            return None
+        return outcome
+
+    def write_views(self, outcome):
+        self._write_views(outcome, None)
+
+    def _write_views(self, outcome, versions):
+        """Commit the outcome's views; with ``versions`` (key name -> version
+        read, 0 absent), each only over the version it was read at."""
+        views = {_view_name(*key): (key, view) for key, view in outcome.views.items()}
+        gone = [_view_name(*key) for key in outcome.deleted_views]
+        expect = None if versions is None else {name: versions.get(name, 0) for name in list(views) + gone}
+        with _unavailable_on_error(), self._written_through(list(views) + gone) as committed:
+            stamp = _now()
+            written = self.rpc.commit([self._view_entity(name, key[1], view, stamp)
+                                       for name, (key, view) in views.items()],
+                                      [self._key(name) for name in gone], expect=expect)
+            committed.update({name: _encode_view(view, written[name]) for name, (_, view) in views.items()})
+
+    def _read(self, wanted):
+        """``(views, texts, versions of the views)``, from the cache where it
+        holds them. A document whose view is not cached has its text read
+        from Datastore too, and the cached text brought up to it: a view
+        must never be newer than the text cached beside it, or a poll would
+        answer it with a diff back to the older text."""
         with _unavailable_on_error():
             found, holds = self._cache_get(wanted)
             missing = [name for name in wanted if name not in found]
+            missing += [name for name in _texts_of(wanted, missing) if name not in missing]
             if missing:
-                entities, _ = self.rpc.lookup([self._key(name) for name in missing])
-                looked_up = {name: _entry(name, entities.get(name)) for name in missing}
+                versions = {}
+                entities, _ = self.rpc.lookup([self._key(name) for name in missing], versions=versions)
+                looked_up = {name: _entry(name, entities.get(name), versions.get(name, 0)) for name in missing}
+                behind = {n: (found[n], value) for n, value in looked_up.items() if n in found and found[n] != value}
                 found.update(looked_up)
-                self._cache_fill(looked_up, holds)
-        return self._decode(wanted, found)
-
-    def write_views(self, outcome):
-        views = {_view_name(*key): (key, view) for key, view in outcome.views.items()}
-        gone = [_view_name(*key) for key in outcome.deleted_views]
-        with _unavailable_on_error(), self._written_through(list(views) + gone) as committed:
-            stamp = _now()
-            self.rpc.commit([self._view_entity(name, key[1], view, stamp) for name, (key, view) in views.items()],
-                            [self._key(name) for name in gone])
-            committed.update({name: _encode_view(view) for name, (_, view) in views.items()})
+                self._cache_fill(looked_up, holds, behind)
+        views, texts = self._decode(wanted, found)
+        return views, texts, {name: _version(found[name]) for name, (kind, _) in wanted.items()
+                              if kind == "View" and found[name] is not None}
 
     def transact(self, view_keys, docs, run, history=None):
         wanted = self._wanted(view_keys, docs)
@@ -88,14 +126,15 @@ class DatastoreStore(Store):
             for attempt in range(self.retries + 1):
                 transaction = b""
                 try:
-                    entities, transaction = self.rpc.lookup(keys, begin=True)  # heads in the same Lookup
-                    entries = {name: _entry(name, entities.get(name)) for name in wanted}
+                    versions = {}
+                    entities, transaction = self.rpc.lookup(keys, begin=True, versions=versions)  # heads too
+                    entries = {name: _entry(name, entities.get(name), versions.get(name, 0)) for name in wanted}
                     views, texts = self._decode(wanted, entries)
                     outcome = run(views, texts)
                     upserts, deletes = self._mutations(wanted, outcome)
                     if history is not None:  # snapshots go out with the same Commit
                         upserts += self._history(history, heads, entities, texts, outcome.texts)
-                    self.rpc.commit(upserts, deletes, transaction)
+                    written = self.rpc.commit(upserts, deletes, transaction)
                 except Conflict:
                     time.sleep(random.uniform(0, min(1.0, 0.05 * 2 ** attempt)))  # aborted: no rollback needed
                     continue
@@ -104,7 +143,7 @@ class DatastoreStore(Store):
                         with contextlib.suppress(Exception):
                             self.rpc.rollback(transaction)
                     raise
-                committed.update(_committed_entries(wanted, entries, outcome))
+                committed.update(_committed_entries(wanted, entries, outcome, written))
                 return outcome
         raise StoreUnavailable("the document is busy: %d attempts collided" % (self.retries + 1))
 
@@ -166,26 +205,23 @@ class DatastoreStore(Store):
 
     def _cache_name(self, key_name):
         """An entity's cache entry, named after its key name (all that cleanup
-        knows of it), within this project and namespace."""
-        raw = "%s\0%s\0%s" % (self.client.project, self.client.namespace or "", key_name)
+        knows of it), within this project and namespace, and this entry form."""
+        raw = "%s\0%s\0%s\0%s" % (_ENTRY_FORM, self.client.project, self.client.namespace or "", key_name)
         return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
     def _cache_get(self, wanted):
         if self.cache is None:
             return {}, {}
         names = {self._cache_name(name): name for name in wanted}
-        try:
-            found, holds = self.cache.get(list(names))
-        except Exception:  # noqa: BLE001 - the cache is an optimisation; Datastore is the truth
-            log.warning("cache unreadable; reading Datastore", exc_info=True)
-            return {}, {}
+        found, holds = self.cache.get(list(names))  # nothing while the cache is away (cacheguard)
         return {names[c]: value for c, value in found.items()}, {names[c]: token for c, token in holds.items()}
 
-    def _cache_fill(self, entries, holds):
+    def _cache_fill(self, entries, holds, behind):
         if self.cache is not None:
-            with contextlib.suppress(Exception):
-                self.cache.fill({self._cache_name(n): v for n, v in entries.items() if v is not None},
-                                {self._cache_name(n): t for n, t in holds.items()})
+            self.cache.fill({self._cache_name(n): v for n, v in entries.items() if v is not None},
+                            {self._cache_name(n): t for n, t in holds.items()})
+            if behind:
+                self.cache.refresh({self._cache_name(n): pair for n, pair in behind.items()})
 
     @contextlib.contextmanager
     def _written_through(self, names):
@@ -195,16 +231,12 @@ class DatastoreStore(Store):
             yield {}
             return
         cache_names = {name: self._cache_name(name) for name in names}
-        try:
-            locks = self.cache.lock(list(cache_names.values()))
-        except Exception as exc:
-            raise StoreUnavailable("cache unwritable: %s" % exc) from exc
+        locks = self.cache.lock(list(cache_names.values()))  # None while the cache is away (cacheguard)
         committed = {}
         try:
             yield committed
         finally:
-            with contextlib.suppress(Exception):
-                self.cache.release(locks, {cache_names[n]: v for n, v in committed.items()})
+            self.cache.release(locks, {cache_names[n]: v for n, v in committed.items()})
 
     # -- through ndb: history's queries, presence and buffers without a cache, cleanup ----
 
@@ -251,38 +283,50 @@ class _unavailable_on_error(contextlib.AbstractContextManager):
         return False
 
 
-# Cache entries and decoded lookups share one form: a view's state and shadow
-# (``_encode_view``), a text as b"+" and its UTF-8, a missing text as b"-".
+# Cache entries and decoded lookups share one form: a view's Datastore
+# version, state and shadow (``_encode_view``), a text as b"+" and its UTF-8,
+# a missing text as b"-". A change of form changes every entry's name.
+_ENTRY_FORM = "2"
 _NO_TEXT = b"-"
 
 
-def _entry(name, entity_pb):
+def _entry(name, entity_pb, version):
     if name.startswith(("v:", "#v:")):
         if entity_pb is None:
             return None
-        return blob(entity_pb, "state") + b"\0" + string(entity_pb, "shadow").encode("utf-8")
+        return b"%d\0" % version + blob(entity_pb, "state") + b"\0" + string(entity_pb, "shadow").encode("utf-8")
     return _NO_TEXT if entity_pb is None else b"+" + string(entity_pb, "text").encode("utf-8")
 
 
-def _committed_entries(wanted, entries, outcome):
-    """What the cache may hold after ``outcome`` committed over ``entries``."""
+def _texts_of(wanted, view_names):
+    """The text entries of the documents these views are of."""
+    return [_text_name(wanted[name][1][1]) for name in view_names if wanted[name][0] == "View"]
+
+
+def _committed_entries(wanted, entries, outcome, written):
+    """What the cache may hold after ``outcome`` committed over ``entries``
+    (``written``: the new versions of what the commit wrote)."""
     committed = dict(entries)
     for name, (kind, key) in wanted.items():
         if kind == "View":
             view = outcome.views.get(key)
             committed[name] = None if key in outcome.deleted_views else (
-                _encode_view(view) if view is not None else entries[name])
+                _encode_view(view, written[name]) if view is not None else entries[name])
         elif key in outcome.texts:
             text = outcome.texts[key]
             committed[name] = _NO_TEXT if text is None else b"+" + text.encode("utf-8")
     return committed
 
 
-def _encode_view(view):
-    # The state is JSON, which escapes NUL, so the first NUL ends it.
-    return view.state().encode("utf-8") + b"\0" + view.shadow.encode("utf-8")
+def _encode_view(view, version):
+    # The version is digits and the state JSON, which escapes NUL: the first two NULs end them.
+    return b"%d\0" % version + view.state().encode("utf-8") + b"\0" + view.shadow.encode("utf-8")
+
+
+def _version(raw):
+    return int(raw[:raw.index(b"\0")])
 
 
 def _decode_view(raw):
-    state, _, shadow = raw.partition(b"\0")
+    _, state, shadow = raw.split(b"\0", 2)
     return View.from_state(state.decode("utf-8"), shadow.decode("utf-8"))

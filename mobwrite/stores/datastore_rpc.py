@@ -39,6 +39,15 @@ class Conflict(Exception):
     """The transaction collided with another writer; running it again may succeed."""
 
 
+class Stale(Exception):
+    """A conditional write found its entities changed since they were read
+    (their version moved on); the others in the same Commit may have landed."""
+
+    def __init__(self, names):
+        super().__init__("changed since read: %s" % ", ".join(names))
+        self.names = names
+
+
 class Rpc:
     """Lookup, Commit and Rollback for one project and namespace."""
 
@@ -64,9 +73,10 @@ class Rpc:
             path.append(Key.PathElement(kind=child[0], id=child[1]))
         return Key(partition_id=self.partition, path=path)
 
-    def lookup(self, keys, begin=False):
+    def lookup(self, keys, begin=False, versions=None):
         """``({key name: Entity}, transaction)``: what exists of ``keys``;
-        with ``begin``, in a new read-write transaction that this read starts."""
+        with ``begin``, in a new read-write transaction that this read starts.
+        ``versions`` (a dict) gets each found entity's version."""
         options = ReadOptions(new_transaction=TransactionOptions(
             read_write=TransactionOptions.ReadWrite())) if begin else None
         found, transaction, todo = {}, b"", list(keys)
@@ -78,14 +88,33 @@ class Rpc:
                 options = ReadOptions(transaction=transaction)  # deferred keys: the same transaction
             for result in response.found:
                 found[result.entity.key.path[-1].name] = result.entity
+                if versions is not None:
+                    versions[result.entity.key.path[-1].name] = result.version
             todo = list(response.deferred)
         return found, transaction
 
-    def commit(self, upserts, deletes, transaction=b""):
-        mutations = [Mutation(upsert=e) for e in upserts] + [Mutation(delete=k) for k in deletes]
+    def commit(self, upserts, deletes, transaction=b"", expect=None):
+        """Write; ``{key name: version}`` of what was upserted. ``expect``
+        (key name -> the version it was read at, 0 for absent) makes those
+        mutations conditional: any that find another version raise Stale."""
+        expect = expect or {}
+
+        def mutation(name, **operation):
+            if name in expect:
+                return Mutation(base_version=expect[name], **operation)
+            return Mutation(**operation)
+
+        mutations = [mutation(e.key.path[-1].name, upsert=e) for e in upserts] + \
+                    [mutation(k.path[-1].name, delete=k) for k in deletes]
         mode = CommitRequest.TRANSACTIONAL if transaction else CommitRequest.NON_TRANSACTIONAL
-        self._call("commit", CommitRequest(project_id=self.project, database_id=self.database, mode=mode,
-                                           transaction=transaction or None, mutations=mutations))
+        response = self._call("commit", CommitRequest(project_id=self.project, database_id=self.database,
+                                                      mode=mode, transaction=transaction or None,
+                                                      mutations=mutations))
+        names = [e.key.path[-1].name for e in upserts] + [k.path[-1].name for k in deletes]
+        stale = [n for n, r in zip(names, response.mutation_results) if r.conflict_detected]
+        if stale:
+            raise Stale(stale)
+        return {n: r.version for n, r in zip(names[:len(upserts)], response.mutation_results)}
 
     def rollback(self, transaction):
         self._call("rollback", RollbackRequest(project_id=self.project, database_id=self.database,

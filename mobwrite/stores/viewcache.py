@@ -84,6 +84,15 @@ class RedisViewCache:
         if lost:
             self.redis.delete(*lost)
 
+    def refresh(self, changes):
+        """Replace values that proved older than Datastore's ({name: (old, new)}),
+        where the old value still stands."""
+        self._swap_many({name: (b"V" + old, b"V" + new) for name, (old, new) in changes.items()})
+
+    def forget(self, names):
+        if names:
+            self.redis.delete(*[_PREFIX + name for name in names])
+
     def _swap_many(self, swaps):
         calls = [(_PREFIX + name, (expected, new, self.ttl)) for name, (expected, new) in swaps.items()]
         return dict(zip(swaps, self._run(self._SWAP, calls)))
@@ -126,6 +135,14 @@ class MemcachedViewCache:
             key, value = _PREFIX + name, values.get(name)
             if not self._swap(key, token, b"V" + value if value is not None else None):
                 self.client.delete(key, noreply=False)
+
+    def refresh(self, changes):
+        for name, (old, new) in changes.items():
+            self._swap(_PREFIX + name, b"V" + old, b"V" + new)
+
+    def forget(self, names):
+        if names:
+            self.client.delete_many([_PREFIX + name for name in names], noreply=False)
 
     def _swap(self, key, expected, new):
         current, cas_token = self.client.gets(key)
