@@ -12,6 +12,8 @@ import math
 import threading
 import time
 
+from .logs import Throttled
+
 log = logging.getLogger("mobwrite.limits")
 
 
@@ -84,16 +86,13 @@ class FallbackCounters:
 
     def __init__(self, shared, local=None):
         self.shared, self.local = shared, local or LocalCounters()
-        self._last_warning = 0.0
+        self._warning = Throttled(log)
 
     def hit(self, keys, slot, ttl):
         try:
             return self.shared.hit(keys, slot, ttl)
         except Exception as exc:  # noqa: BLE001 - any cache failure: count here instead
-            now = time.monotonic()
-            if now - self._last_warning > 10:  # once per 10 s while the cache is down
-                self._last_warning = now
-                log.warning("rate limits counted in this process: the cache is unreachable: %s", exc)
+            self._warning.warning("rate limits counted in this process: the cache is unreachable: %s", exc)
             return self.local.hit(keys, slot, ttl)
 
 

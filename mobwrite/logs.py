@@ -3,6 +3,22 @@
 import json
 import logging
 import sys
+import time
+
+
+class Throttled:
+    """A warning at most once per ``every`` seconds: while a part is down,
+    one line now and then, not one per request."""
+
+    def __init__(self, logger, every=10.0):
+        self.logger, self.every = logger, every
+        self._last = None
+
+    def warning(self, message, *args, **kwargs):
+        now = time.monotonic()
+        if self._last is None or now - self._last > self.every:
+            self._last = now
+            self.logger.warning(message, *args, **kwargs)
 
 
 class JsonFormatter(logging.Formatter):

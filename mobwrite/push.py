@@ -30,9 +30,9 @@ import json
 import logging
 import re
 import threading
-import time
 
 from . import protocol
+from .logs import Throttled
 from .presence import public_id
 
 log = logging.getLogger("mobwrite.push")
@@ -114,7 +114,7 @@ class Hub:
         self._waiting = {}  # doc -> set of _Waiter
         self._count = 0
         self._listening = False
-        self._last_warning = 0.0
+        self._warn = Throttled(log).warning
 
     @property
     def waiting(self):
@@ -211,12 +211,6 @@ class Hub:
                 return
             self._listening = True
         self.board.listen(self)
-
-    def _warn(self, message):
-        now = time.monotonic()
-        if now - self._last_warning > 10:  # once per 10 s, not once per request, while a board is down
-            self._last_warning = now
-            log.warning(message)
 
     def close(self):
         self.release_all()

@@ -10,6 +10,7 @@ import urllib.parse
 
 from . import access, history, presence, protocol, push
 from .engine import Engine
+from .logs import Throttled
 
 log = logging.getLogger("mobwrite.sync")
 MAX_BUFFER_DEPTH = 3
@@ -28,6 +29,7 @@ class SyncService:
         self.history = None   # a history.HistoryPolicy, set by wiring (issue 13)
         self.presence = None  # a presence.Presence, set by wiring (issue 13)
         self.push = None      # a push.Hub, set by wiring (issue 11)
+        self._presence_warning = Throttled(log)
 
     def handle(self, text, client_ip=None):
         """Answer lines for one request's text (PROTOCOL.md); [] when there is
@@ -82,7 +84,7 @@ class SyncService:
         try:
             found = self.presence.sync(infos, time.time())
         except Exception:  # noqa: BLE001 - a cache or store hiccup costs presence, not the edit
-            log.warning("presence unavailable", exc_info=True)
+            self._presence_warning.warning("presence unavailable", exc_info=True)
             return []
         return [presence.answer_line(doc, people) for doc, people in found.items() if doc in asking]
 
