@@ -25,11 +25,12 @@ import time
 from google.api_core import exceptions as api_exceptions
 from google.cloud import ndb
 
-from ..engine import View
 from ..history import Head, pack
 from . import Store, StoreUnavailable, datastore_ndb, history_ndb
 from .datastore_ndb import key_name as _key_name
-from .datastore_rpc import Blob, Conflict, Json, Rpc, Stale, Text as TextValue, blob, entity, string
+from .datastore_entries import (ENTRY_FORM, NO_TEXT, committed_entries, decode_view, encode_view, entry,
+                                texts_of, version_of)
+from .datastore_rpc import Blob, Conflict, Json, Rpc, Stale, Text as TextValue, entity, string
 
 log = logging.getLogger("mobwrite.store")
 
@@ -95,7 +96,7 @@ class DatastoreStore(Store):
             written = self.rpc.commit([self._view_entity(name, key[1], view, stamp)
                                        for name, (key, view) in views.items()],
                                       [self._key(name) for name in gone], expect=expect)
-            committed.update({name: _encode_view(view, written[name]) for name, (_, view) in views.items()})
+            committed.update({name: encode_view(view, written[name]) for name, (_, view) in views.items()})
 
     def _read(self, wanted):
         """``(views, texts, versions of the views)``, from the cache where it
@@ -106,16 +107,16 @@ class DatastoreStore(Store):
         with _unavailable_on_error():
             found, holds = self._cache_get(wanted)
             missing = [name for name in wanted if name not in found]
-            missing += [name for name in _texts_of(wanted, missing) if name not in missing]
+            missing += [name for name in texts_of(wanted, missing, _text_name) if name not in missing]
             if missing:
                 versions = {}
                 entities, _ = self.rpc.lookup([self._key(name) for name in missing], versions=versions)
-                looked_up = {name: _entry(name, entities.get(name), versions.get(name, 0)) for name in missing}
+                looked_up = {name: entry(name, entities.get(name), versions.get(name, 0)) for name in missing}
                 behind = {n: (found[n], value) for n, value in looked_up.items() if n in found and found[n] != value}
                 found.update(looked_up)
                 self._cache_fill(looked_up, holds, behind)
         views, texts = self._decode(wanted, found)
-        return views, texts, {name: _version(found[name]) for name, (kind, _) in wanted.items()
+        return views, texts, {name: version_of(found[name]) for name, (kind, _) in wanted.items()
                               if kind == "View" and found[name] is not None}
 
     def transact(self, view_keys, docs, run, history=None):
@@ -128,7 +129,7 @@ class DatastoreStore(Store):
                 try:
                     versions = {}
                     entities, transaction = self.rpc.lookup(keys, begin=True, versions=versions)  # heads too
-                    entries = {name: _entry(name, entities.get(name), versions.get(name, 0)) for name in wanted}
+                    entries = {name: entry(name, entities.get(name), versions.get(name, 0)) for name in wanted}
                     views, texts = self._decode(wanted, entries)
                     outcome = run(views, texts)
                     upserts, deletes = self._mutations(wanted, outcome)
@@ -143,7 +144,7 @@ class DatastoreStore(Store):
                         with contextlib.suppress(Exception):
                             self.rpc.rollback(transaction)
                     raise
-                committed.update(_committed_entries(wanted, entries, outcome, written))
+                committed.update(committed_entries(wanted, entries, outcome, written))
                 return outcome
         raise StoreUnavailable("the document is busy: %d attempts collided" % (self.retries + 1))
 
@@ -177,8 +178,8 @@ class DatastoreStore(Store):
         for name, (kind, key) in wanted.items():
             raw = entries[name]
             if kind == "View" and raw is not None:
-                views[key] = _decode_view(raw)
-            elif kind == "Text" and raw != _NO_TEXT:
+                views[key] = decode_view(raw)
+            elif kind == "Text" and raw != NO_TEXT:
                 texts[key] = raw[1:].decode("utf-8")
         return views, texts
 
@@ -206,7 +207,7 @@ class DatastoreStore(Store):
     def _cache_name(self, key_name):
         """An entity's cache entry, named after its key name (all that cleanup
         knows of it), within this project and namespace, and this entry form."""
-        raw = "%s\0%s\0%s\0%s" % (_ENTRY_FORM, self.client.project, self.client.namespace or "", key_name)
+        raw = "%s\0%s\0%s\0%s" % (ENTRY_FORM, self.client.project, self.client.namespace or "", key_name)
         return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
     def _cache_get(self, wanted):
@@ -281,52 +282,3 @@ class _unavailable_on_error(contextlib.AbstractContextManager):
         if kind is not None and issubclass(kind, (api_exceptions.GoogleAPIError, ndb.exceptions.Error)):
             raise StoreUnavailable(str(value)) from value
         return False
-
-
-# Cache entries and decoded lookups share one form: a view's Datastore
-# version, state and shadow (``_encode_view``), a text as b"+" and its UTF-8,
-# a missing text as b"-". A change of form changes every entry's name.
-_ENTRY_FORM = "2"
-_NO_TEXT = b"-"
-
-
-def _entry(name, entity_pb, version):
-    if name.startswith(("v:", "#v:")):
-        if entity_pb is None:
-            return None
-        return b"%d\0" % version + blob(entity_pb, "state") + b"\0" + string(entity_pb, "shadow").encode("utf-8")
-    return _NO_TEXT if entity_pb is None else b"+" + string(entity_pb, "text").encode("utf-8")
-
-
-def _texts_of(wanted, view_names):
-    """The text entries of the documents these views are of."""
-    return [_text_name(wanted[name][1][1]) for name in view_names if wanted[name][0] == "View"]
-
-
-def _committed_entries(wanted, entries, outcome, written):
-    """What the cache may hold after ``outcome`` committed over ``entries``
-    (``written``: the new versions of what the commit wrote)."""
-    committed = dict(entries)
-    for name, (kind, key) in wanted.items():
-        if kind == "View":
-            view = outcome.views.get(key)
-            committed[name] = None if key in outcome.deleted_views else (
-                _encode_view(view, written[name]) if view is not None else entries[name])
-        elif key in outcome.texts:
-            text = outcome.texts[key]
-            committed[name] = _NO_TEXT if text is None else b"+" + text.encode("utf-8")
-    return committed
-
-
-def _encode_view(view, version):
-    # The version is digits and the state JSON, which escapes NUL: the first two NULs end them.
-    return b"%d\0" % version + view.state().encode("utf-8") + b"\0" + view.shadow.encode("utf-8")
-
-
-def _version(raw):
-    return int(raw[:raw.index(b"\0")])
-
-
-def _decode_view(raw):
-    _, state, shadow = raw.split(b"\0", 2)
-    return View.from_state(state.decode("utf-8"), shadow.decode("utf-8"))
