@@ -219,10 +219,10 @@ class DatastoreStore(Store):
 
     def _cache_fill(self, entries, holds, behind):
         if self.cache is not None:
+            if behind:  # first, so no reader finds the new view beside the old text
+                self.cache.refresh({self._cache_name(n): pair for n, pair in behind.items()})
             self.cache.fill({self._cache_name(n): v for n, v in entries.items() if v is not None},
                             {self._cache_name(n): t for n, t in holds.items()})
-            if behind:
-                self.cache.refresh({self._cache_name(n): pair for n, pair in behind.items()})
 
     @contextlib.contextmanager
     def _written_through(self, names):
