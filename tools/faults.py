@@ -1,0 +1,656 @@
+"""Fault runs (issue 17): instances die at any time and no edit is lost.
+
+A run starts real components (``Services``): gunicorn gateways (two
+workers each, rate limits off) on one store, an SQLite file they share or
+a Datastore emulator, and optionally Redis or memcached. Simulated users
+(``Typist``, each a ``mobwrite.client.Client`` in a thread) type unique
+words taken from a real editing trace into one document, each sync going
+to a random gateway, while a fault schedule runs in another thread. Then
+the faults are disarmed and the users sync quietly until they agree, and
+``run`` returns a ``Result``: whether they converged on the stored text,
+the edits the server acknowledged, those lost (acknowledged, not in the
+final text) or doubled (in it more than once), every answer's status and
+each fault's recovery time.
+
+A schedule is a list of ``(seconds_from_start, name, callable)``; the
+callable gets the ``Services`` and may return a detail string. The fault
+**ends when its callable returns**: at once for a signal sent; once the
+restarted component answers its health check for an outage (``outage``).
+Kills done by the gunicorn hooks (``tools/fault_hooks.py``) end when they
+are logged, just before the worker's SIGKILL.
+
+**Recovery time** of a fault: for each gateway, the time from the fault's
+end to the first 200 answer to a request sent after that end; the fault's
+recovery is the slowest gateway's (None: a gateway never answered 200
+again before the run ended). It is what a page sending to that gateway
+waits, at most, once the fault is over.
+
+A cache outage in a few lines::
+
+    with Services("datastore", cache="redis") as services:
+        result = run(services, clients=8, seconds=12,
+                     schedule=[(3, "redis outage", outage("redis", 4))])
+    assert result.ok(), result.problems()
+"""
+
+import bisect
+import collections
+import contextlib
+import dataclasses
+import math
+import os
+import random
+import re
+import shutil
+import signal
+import sqlite3
+import string
+import tempfile
+import threading
+import time
+import uuid
+
+import requests
+
+from mobwrite.client import Client
+from tools import devservers
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HOOKS = os.path.join(ROOT, "tools", "fault_hooks.py")
+PROJECT = "mobwrite-test"
+STATUSES = ("200", "503", "500", "other 5xx", "other", "transport")
+
+
+# ------------------------------------------------------------------ users
+
+class Typist:
+    """A client that inserts words between words and tracks them: which it
+    sent, in which client version, and so which the server acknowledged.
+
+    ``word()`` makes each word; by default eight random letters like
+    ``qhzkvtwe``. Random rather than numbered: numbered tokens share most of
+    their characters, so a diff may express one as a split insert that a
+    fuzzy patch then lands beside a look-alike, which says nothing about
+    whether an edit was lost."""
+
+    def __init__(self, user, doc, rng, word=None):
+        self.client = Client(user)
+        self.doc = self.client.share(doc)
+        self.rng = rng
+        self.word = word or self._random_word
+        self.typed = 0
+        self.pending = []   # tokens typed since the last request
+        self.sent = []      # (token, client version that carried it)
+        self.resyncs = 0    # answers that carried a raw dump
+
+    def _random_word(self):
+        return "".join(self.rng.choice(string.ascii_lowercase) for _ in range(8))
+
+    def type(self):
+        token = " " + self.word()
+        self.typed += 1
+        text = self.doc.text
+        # Insert between words so another user's word is never split, and
+        # right after a word, so that the insert adds tokens and changes no
+        # gap ("\n  " would become "\n X  "): the word merge (mobwrite/merge.py)
+        # drops one of two concurrent edits of one gap, and that is a
+        # conflict, not the loss this tracks. On texts of single spaces
+        # (every test's but the fault runs') these are all the spaces.
+        cuts = [i for i, ch in enumerate(text) if ch == " " and (i == 0 or not text[i - 1].isspace())]
+        if not text or not text[-1].isspace():
+            cuts.append(len(text))
+        at = self.rng.choice(cuts)
+        self.doc.text = text[:at] + token + text[at:]
+        self.pending.append(token)
+
+    def request(self):
+        before = self.doc.client_version
+        text = self.client.request()
+        if self.doc.client_version > before:
+            self.sent += [(token, before) for token in self.pending]
+            self.pending = []
+        return text
+
+    def receive(self, answer):
+        self.client.receive(answer)
+        # A raw dump resets our client version: edits sent at or above it were
+        # discarded by the server (never acknowledged), and the versions reused.
+        self.sent = [(token, v) for token, v in self.sent if v < self.doc.client_version]
+        self.resyncs += any(line[:1] in "rR" for line in answer.split("\n"))
+
+    def acknowledged(self):
+        return [token for token, version in self.sent if version < self.doc.acked]
+
+
+def trace_words(name="sveltecomponent"):
+    """The distinct identifiers (4+ characters) of a real editing trace's
+    final text, in order of first use."""
+    from bench import traces
+    return list(dict.fromkeys(re.findall(r"[A-Za-z][A-Za-z0-9]{3,}", traces.load(name).end)))
+
+
+class Words:
+    """Unique words for one client: a trace identifier, "_" and a code that
+    is a bijection of (client, counter), so no two words of a run are equal
+    and consecutive ones look nothing alike (see ``Typist``)."""
+
+    def __init__(self, vocabulary, client, rng):
+        if client >= 300:
+            raise ValueError("at most 300 clients: codes are unique below 26**6")
+        self.vocabulary, self.client, self.rng, self.count = vocabulary, client, rng, 0
+
+    def __call__(self):
+        self.count += 1
+        return "%s_%s" % (self.rng.choice(self.vocabulary), _code(self.client * 1_000_000 + self.count))
+
+
+def _code(n, letters=6):
+    value = n * 2654435761 % 26 ** letters  # the multiplier is prime to 26: one code per n below 26**6
+    return "".join(string.ascii_lowercase[value // 26 ** i % 26] for i in range(letters))
+
+
+# ------------------------------------------------------------------ components
+
+class Component:
+    """One service of a run on a fixed port, which a fault may stop and
+    start again: ``launch()`` returns a started ``devservers.Server``."""
+
+    def __init__(self, name, launch, address):
+        self.name, self.launch, self.address, self.server = name, launch, address, None
+
+    def start(self):
+        if self.server is None:
+            self.server = self.launch()
+
+    def stop(self):
+        if self.server is not None:
+            self.server.stop_and_wait()
+            self.server = None
+
+    def restart(self):
+        self.stop()
+        self.start()
+
+
+def cache_component(kind):
+    """A Redis or memcached component (not started) on a port of its own;
+    restarted, it comes back empty, as a restarted cache server does."""
+    port = devservers.free_port()
+    if kind == "redis":
+        return Component("redis", lambda: devservers.start_redis(port), "redis://127.0.0.1:%d/0" % port)
+    if kind == "memcached":
+        return Component("memcached", lambda: devservers.start_memcached(port), "127.0.0.1:%d" % port)
+    raise ValueError("cache must be redis or memcached, not %r" % kind)
+
+
+def persisted_emulator(data_dir, project=PROJECT):
+    """A Datastore emulator component (not started) that keeps its entities
+    in ``data_dir`` across a stop and start, on one port throughout."""
+    port = devservers.free_port()
+    return Component("emulator", lambda: devservers.start_datastore_emulator(project, port, data_dir),
+                     "127.0.0.1:%d" % port)
+
+
+class Services:
+    """The components of a fault run, stopped together when the ``with``
+    block ends: ``gateways`` gunicorn servers (with the fault hooks loaded)
+    on ``store`` ("sqlite" or "datastore"), the Datastore emulator
+    ``emulator`` (an address, or a started ``persisted_emulator`` that
+    faults may restart; either is left running at the end) or one of its
+    own that keeps its data across restarts, and ``cache`` ("redis" or
+    "memcached") if asked. Each has its own SQLite file or Datastore
+    namespace. ``hooks`` are environment settings for tools/fault_hooks.py."""
+
+    def __init__(self, store="sqlite", gateways=2, workers=2, emulator=None, cache=None, hooks=None,
+                 env=None, project=PROJECT):
+        self.store, self.gateway_count, self.workers, self.cache = store, gateways, workers, cache
+        self.project, self.hooks, self.extra_env = project, dict(hooks or {}), dict(env or {})
+        self.workdir = tempfile.mkdtemp(prefix="mobwrite-faults-")
+        self.sqlite_path = os.path.join(self.workdir, "mobwrite.sqlite3")
+        self.namespace = "f" + uuid.uuid4().hex[:12]
+        self.kill_log = os.path.join(self.workdir, "kills.log")
+        self.disarm_file = os.path.join(self.workdir, "disarm")
+        self.components = {}
+        self.shared = set()  # components someone else started and stops
+        self.gateways = []
+        self.emulator_address = emulator
+        if isinstance(emulator, Component):
+            self.components["emulator"], self.emulator_address = emulator, emulator.address
+            self.shared.add("emulator")
+
+    def __enter__(self):
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def add(self, name, component):
+        """Start ``component`` and keep it as ``name`` (stopped by ``close``)."""
+        self.components[name] = component
+        component.start()
+        return component
+
+    def start(self):
+        self.disarm()
+        if self.store == "datastore" and self.emulator_address is None:
+            emulator = self.add("emulator", persisted_emulator(os.path.join(self.workdir, "emulator"), self.project))
+            self.emulator_address = emulator.address
+        if self.cache:
+            self.add(self.cache, cache_component(self.cache))
+        self.gateways = [None] * self.gateway_count
+        errors = []
+
+        def launch(i):
+            try:
+                self.gateways[i] = devservers.start_gunicorn(self.gateway_env(), workers=self.workers,
+                                                             args=("-c", HOOKS))
+            except Exception as exc:  # noqa: BLE001 - reported below, from the main thread
+                errors.append(exc)
+
+        threads = [threading.Thread(target=launch, args=(i,)) for i in range(self.gateway_count)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if errors:
+            raise errors[0]
+
+    def gateway_env(self):
+        # Every simulated user comes from 127.0.0.1, as fast as answers come:
+        # rate limits off, as in tests/test_multiprocess.py.
+        env = {"MOBWRITE_RATE_IP": "0", "MOBWRITE_RATE_USER": "0", "MOBWRITE_RATE_DOC_EDITS": "0",
+               "MOBWRITE_FAULT_LOG": self.kill_log, "MOBWRITE_FAULT_DISARM": self.disarm_file,
+               "MOBWRITE_STORE": self.store, "REDIS_CACHE_URL": "", "MEMCACHED_HOSTS": ""}
+        if self.store == "sqlite":
+            env["MOBWRITE_SQLITE_PATH"] = self.sqlite_path
+        else:
+            env.update(DATASTORE_EMULATOR_HOST=self.emulator_address, DATASTORE_PROJECT_ID=self.project,
+                       GOOGLE_CLOUD_PROJECT=self.project, MOBWRITE_DATASTORE_NAMESPACE=self.namespace)
+        if "redis" in self.components:
+            env["REDIS_CACHE_URL"] = self.components["redis"].address
+        if "memcached" in self.components:
+            env["MEMCACHED_HOSTS"] = self.components["memcached"].address
+        return {**env, **self.hooks, **self.extra_env}
+
+    # -- what the schedule's callables use
+
+    def down(self, name):
+        """Stop component ``name`` (it keeps its port for ``up``)."""
+        self.components[name].stop()
+
+    def up(self, name):
+        """Start component ``name`` again; returns once it answers."""
+        self.components[name].start()
+
+    def restart(self, name):
+        self.components[name].restart()
+
+    def urls(self):
+        return [g.address + "/scripts/q.py" for g in self.gateways]
+
+    def worker_pids(self, gateway):
+        """The live worker processes of gateway number ``gateway`` (children of its master)."""
+        master = self.gateways[gateway].process.pid
+        pids = []
+        for name in os.listdir("/proc"):
+            if name.isdigit():
+                with contextlib.suppress(OSError, ValueError, IndexError):
+                    with open("/proc/%s/stat" % name) as f:
+                        raw = f.read()
+                    if int(raw[raw.rindex(")") + 2:].split()[1]) == master:  # field 4: the parent
+                        pids.append(int(name))
+        return sorted(pids)
+
+    def arm(self):
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(self.disarm_file)
+
+    def disarm(self):
+        open(self.disarm_file, "w").close()
+
+    def hook_kills(self):
+        """The hooks' kills so far: [(monotonic time, kind, pid)]."""
+        if not os.path.exists(self.kill_log):
+            return []
+        with open(self.kill_log) as f:
+            return [(float(t), kind, int(pid)) for t, kind, pid in (line.split() for line in f if line.strip())]
+
+    # -- after a run
+
+    def read_text(self, doc):
+        """The document's text as the store holds it (None: no text)."""
+        if self.store == "sqlite":
+            with contextlib.closing(sqlite3.connect(self.sqlite_path, timeout=30)) as db:
+                row = db.execute("SELECT text FROM texts WHERE doc=?", (doc,)).fetchone()
+            return row[0] if row else None
+        from mobwrite import wiring
+        from mobwrite.config import Settings
+        with _environ(DATASTORE_EMULATOR_HOST=self.emulator_address):
+            store = wiring.open_store(Settings(store="datastore", project=self.project, namespace=self.namespace))
+            try:
+                return store.read([], [doc])[1].get(doc)
+            finally:
+                store.close()
+
+    def integrity_check(self):
+        """SQLite's ``PRAGMA integrity_check``: "ok" when the file is sound."""
+        with contextlib.closing(sqlite3.connect(self.sqlite_path, timeout=30)) as db:
+            return "\n".join(row[0] for row in db.execute("PRAGMA integrity_check"))
+
+    def server_errors(self):
+        """Tracebacks and worker deaths from the gateways' logs, for a failure message."""
+        lines = []
+        for i, gateway in enumerate(self.gateways):
+            for line in (gateway.log() if gateway else "").splitlines():
+                if any(w in line for w in ("Traceback", "Error", "error", "Exception")):
+                    lines.append("gateway %d: %s" % (i, line))
+        return lines
+
+    def close(self):
+        for gateway in self.gateways:
+            if gateway is not None:
+                with contextlib.suppress(Exception):
+                    gateway.stop()
+        for name, component in reversed(list(self.components.items())):
+            if name not in self.shared:
+                with contextlib.suppress(Exception):
+                    component.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _environ(**values):
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+# ------------------------------------------------------------------ faults
+
+def kill_worker(rng=random):
+    """A fault: SIGKILL a random worker of a random gateway (its master starts another)."""
+    def kill(services):
+        gateway = rng.randrange(len(services.gateways))
+        pids = services.worker_pids(gateway)
+        if not pids:
+            return "gateway %d had no worker" % gateway
+        pid = rng.choice(pids)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        return "worker %d of gateway %d" % (pid, gateway)
+    return kill
+
+
+def outage(name, seconds):
+    """A fault: stop component ``name``, wait ``seconds``, start it again on
+    its port; it ends once the component answers again."""
+    def run_outage(services):
+        started = time.monotonic()
+        services.down(name)
+        stopped = time.monotonic()
+        time.sleep(seconds)
+        services.up(name)
+        return "%s stopped in %.1f s, down %.1f s, up again in %.1f s" % (
+            name, stopped - started, seconds, time.monotonic() - stopped - seconds)
+    return run_outage
+
+
+def repeated(name, fault, start, end, every, rng):
+    """Schedule entries for ``fault`` at random moments between ``start`` and
+    ``end`` seconds, ``every`` seconds apart on average."""
+    entries, at = [], start
+    while True:
+        at += rng.uniform(0.5 * every, 1.5 * every)
+        if at >= end:
+            return entries
+        entries.append((at, name, fault))
+
+
+# ------------------------------------------------------------------ a run
+
+@dataclasses.dataclass
+class Fault:
+    name: str
+    started: float   # seconds from the run's start
+    ended: float
+    detail: str = ""
+    recovery: float = None  # seconds; None: some gateway never answered 200 after it
+
+    def row(self):
+        return "%-16s at %5.1fs %s: recovered in %s" % (
+            self.name, self.started, self.detail, "never" if self.recovery is None else "%.2fs" % self.recovery)
+
+
+@dataclasses.dataclass
+class Result:
+    converged: bool
+    clients: int
+    syncs: int
+    statuses: dict          # STATUSES -> count
+    typed: int
+    acknowledged: int
+    lost: list              # acknowledged words not in the final text
+    doubled: list           # typed words in it more than once
+    unacknowledged: int     # typed words never acknowledged by the end
+    faults: list            # [Fault], scheduled and the hooks' kills, by start
+    latencies: list         # seconds of every 200 answer
+    seconds: float          # the whole run, quiet period included
+    final: str = ""         # the stored text at the end
+    notes: list = dataclasses.field(default_factory=list)  # first bodies of 5xx other than 503, schedule errors
+
+    @property
+    def server_errors(self):
+        """5xx answers other than 503 (there must be none)."""
+        return self.statuses["500"] + self.statuses["other 5xx"]
+
+    def faults_named(self, name):
+        return [f for f in self.faults if f.name == name]
+
+    def recoveries(self, name=None):
+        """Recovery times of the faults (named ``name``); None for one that never recovered."""
+        return [f.recovery for f in self.faults if name is None or f.name == name]
+
+    def latency(self, q):
+        """The ``q`` quantile (0..1) of the 200 answers' latency, by rank; None when there were none."""
+        if not self.latencies:
+            return None
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    def problems(self, max_recovery=None):
+        """What breaks the promise, in words; [] when the run kept it."""
+        found = []
+        if not self.converged:
+            found.append("did not converge")
+        if self.lost:
+            found.append("%d acknowledged words lost: %s" % (len(self.lost), self.lost[:10]))
+            for word in self.lost[:5]:  # where its pieces went, if anywhere
+                code = word.rpartition("_")[2]
+                at = self.final.find(code)
+                found.append("  %s: %s" % (word, repr(self.final[max(0, at - 40):at + 20]) if at >= 0 else "nowhere"))
+        if self.doubled:
+            found.append("%d words doubled: %s" % (len(self.doubled), self.doubled[:10]))
+        if self.server_errors:
+            found.append("%d 5xx answers other than 503" % self.server_errors)
+        for fault in self.faults:
+            if fault.recovery is None or (max_recovery is not None and fault.recovery > max_recovery):
+                found.append("slow or no recovery: " + fault.row())
+        return found + ["note: " + n for n in self.notes]
+
+    def ok(self, max_recovery=None):
+        return not self.problems(max_recovery)
+
+    def summary(self):
+        s = self.statuses
+        return ("%d clients, %d syncs (200: %d, 503: %d, 500: %d, other 5xx: %d, other: %d, transport errors: %d), "
+                "%d typed, %d acknowledged, %d lost, %d doubled, %s, %d faults, %.1f s" % (
+                    self.clients, self.syncs, s["200"], s["503"], s["500"], s["other 5xx"], s["other"],
+                    s["transport"],
+                    self.typed, self.acknowledged, len(self.lost), len(self.doubled),
+                    "converged" if self.converged else "NOT converged", len(self.faults), self.seconds))
+
+
+class _Traffic:
+    """Every exchange of a run: (gateway, sent, done, status), times from the start."""
+
+    def __init__(self, origin, timeout):
+        self.origin, self.timeout = origin, timeout
+        self.log = []
+        self.notes = []
+
+    def exchange(self, session, typist, gateway, url):
+        """One sync; True when it was answered 200 (and the answer taken)."""
+        text = typist.request()
+        sent = time.monotonic() - self.origin
+        try:
+            response = session.post(url, data={"q": text}, timeout=self.timeout)
+        except requests.RequestException:
+            self.log.append((gateway, sent, time.monotonic() - self.origin, "transport"))
+            return False  # as good as a lost reply: the edits stay on the client's stack
+        done = time.monotonic() - self.origin
+        code = response.status_code
+        status = str(code) if str(code) in STATUSES else ("other 5xx" if code >= 500 else "other")
+        self.log.append((gateway, sent, done, status))
+        if code >= 500 and code != 503 and len(self.notes) < 5:
+            self.notes.append("gateway %d answered %d: %s" % (gateway, code, response.text[:300]))
+        if code != 200:
+            return False
+        typist.receive(response.text)
+        return True
+
+
+def run(services, clients=8, seconds=8.0, schedule=(), type_odds=0.5, pause=0.0, quiet_seconds=30.0,
+        seed=0, trace="sveltecomponent", seed_chars=3000, timeout=15.0):
+    """Type for ``seconds`` while ``schedule`` runs, then sync quietly (at
+    most ``quiet_seconds``) until everyone agrees; the ``Result``.
+
+    Each client types (with ``type_odds``) before each sync, syncs with a
+    random gateway, pauses ``pause`` seconds, and after an answer other than
+    200 waits 0.05-0.15 s, as a page backs off. The document starts as the
+    first ``seed_chars`` characters of the trace's final text."""
+    rng = random.Random(seed)
+    vocabulary = trace_words(trace)
+    doc = "faults-" + uuid.uuid4().hex[:10]
+    typists = []
+    for i in range(clients):
+        typist_rng = random.Random(rng.random())
+        typists.append(Typist("c%d" % i, doc, typist_rng, Words(vocabulary, i, typist_rng)))
+    from bench import traces
+    start_text = traces.load(trace).end[:seed_chars]
+    typists[0].doc.text = start_text
+    urls = services.urls()
+    origin = time.monotonic()
+    traffic = _Traffic(origin, timeout)
+
+    # Everyone joins before the clock starts (bounded: the faults are disarmed).
+    session = requests.Session()
+    for typist in typists:
+        for _ in range(20):
+            if traffic.exchange(session, typist, 0, urls[0]):
+                break
+            time.sleep(0.1)
+    traffic.log.clear()
+
+    origin = traffic.origin = time.monotonic()
+    stop_at = origin + seconds
+    services.arm()
+    errors, faults = [], []
+
+    def user(typist):
+        session = requests.Session()
+        try:
+            while time.monotonic() < stop_at:
+                if typist.rng.random() < type_odds:
+                    typist.type()
+                gateway = typist.rng.randrange(len(urls))
+                if not traffic.exchange(session, typist, gateway, urls[gateway]):
+                    time.sleep(typist.rng.uniform(0.05, 0.15))
+                elif pause:
+                    time.sleep(pause)
+        except Exception as exc:  # noqa: BLE001 - a thread's failure must fail the run, not vanish
+            errors.append("%s: %r" % (typist.client.user, exc))
+
+    def faulting():
+        for at, name, fault in sorted(schedule, key=lambda entry: entry[0]):
+            delay = origin + at - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            began = time.monotonic() - origin
+            try:
+                detail = fault(services) or ""
+            except Exception as exc:  # noqa: BLE001 - reported with the result
+                detail = "FAILED: %r" % exc
+                errors.append("fault %s at %.1fs failed: %r" % (name, at, exc))
+            faults.append(Fault(name, began, time.monotonic() - origin, detail))
+
+    threads = [threading.Thread(target=user, args=(t,), daemon=True) for t in typists]
+    scheduler = threading.Thread(target=faulting, daemon=True)
+    for thread in [scheduler, *threads]:
+        thread.start()
+    last_fault = max((at for at, _, _ in schedule), default=0)
+    scheduler.join(max(0.0, origin + last_fault - time.monotonic()) + 120)  # an outage may outlast the typing
+    for thread in threads:
+        thread.join(max(0.0, stop_at - time.monotonic()) + timeout + 5)
+    if scheduler.is_alive() or any(t.is_alive() for t in threads):
+        errors.append("a user or the schedule did not finish in time")
+
+    # The quiet period: no faults, no typing; rounds of syncs until everyone agrees.
+    services.disarm()
+    converged = False
+    quiet_end = time.monotonic() + quiet_seconds
+    session = requests.Session()
+    while time.monotonic() < quiet_end and not converged:
+        for typist in typists:
+            gateway = rng.randrange(len(urls))
+            if not traffic.exchange(session, typist, gateway, urls[gateway]):
+                time.sleep(0.05)
+        converged = (len({t.doc.text for t in typists}) == 1 and not any(t.pending for t in typists)
+                     and all(t.doc.acked == t.doc.client_version for t in typists))
+    final = services.read_text(doc)
+    converged = converged and final == typists[0].doc.text
+
+    for at, kind, pid in services.hook_kills():
+        if at >= origin:
+            faults.append(Fault(kind, at - origin, at - origin, "worker %d" % pid))
+    faults.sort(key=lambda f: f.started)
+    _recoveries(faults, traffic.log, len(urls))
+
+    words = collections.Counter((final or "").split())
+    acknowledged = [token.strip() for t in typists for token in t.acknowledged()]
+    typed = [token.strip() for t in typists for token, _ in t.sent] + [
+        token.strip() for t in typists for token in t.pending]
+    statuses = dict.fromkeys(STATUSES, 0)
+    statuses.update(collections.Counter(status for *_, status in traffic.log))
+    return Result(
+        converged=converged, clients=clients, syncs=len(traffic.log), statuses=statuses,
+        typed=sum(t.typed for t in typists), acknowledged=len(acknowledged),
+        lost=[w for w in acknowledged if words[w] == 0], doubled=sorted(w for w in set(typed) if words[w] > 1),
+        unacknowledged=sum(t.typed for t in typists) - len(acknowledged), faults=faults,
+        latencies=[done - sent for _, sent, done, status in traffic.log if status == "200"],
+        seconds=time.monotonic() - origin, final=final or "", notes=errors + traffic.notes)
+
+
+def _recoveries(faults, log, gateways):
+    """Set each fault's recovery time from the exchanges (see the module docstring)."""
+    by_gateway = []
+    for gateway in range(gateways):
+        answered = sorted((sent, done) for g, sent, done, status in log if g == gateway and status == "200")
+        earliest = [math.inf] * (len(answered) + 1)  # earliest[i]: the first answer to requests i.. (by send time)
+        for i in range(len(answered) - 1, -1, -1):
+            earliest[i] = min(answered[i][1], earliest[i + 1])
+        by_gateway.append(([sent for sent, _ in answered], earliest))
+    for fault in faults:
+        firsts = [earliest[bisect.bisect_left(sent, fault.ended)] for sent, earliest in by_gateway]
+        fault.recovery = None if math.inf in firsts else max(first - fault.ended for first in firsts)
