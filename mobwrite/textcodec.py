@@ -28,7 +28,7 @@ def decode(wire):
         raise DecodeError("malformed percent escape")
     try:
         return urllib.parse.unquote_to_bytes(wire).decode("utf-8")
-    except UnicodeDecodeError as exc:
+    except UnicodeError as exc:  # bad UTF-8 escaped, or a lone surrogate in the str itself
         raise DecodeError("not valid UTF-8") from exc
 
 

@@ -82,6 +82,8 @@ def test_decode_examples(wire, text):
     "%ED%A0%BD%ED%B8%80",  # CESU-8 pair for an emoji
     "%F4%90%80%80", # past U+10FFFF
     "%F8%88%80%80%80",
+    "\ud800",       # a lone surrogate in the str itself (in process only: HTTP decodes strictly)
+    "a%41\udfffb",
 ])
 def test_decode_refuses_bad_escapes_and_bad_utf8(wire):
     with pytest.raises(DecodeError):
@@ -158,6 +160,7 @@ def test_from_delta_expands_a_fitting_delta(text, wire, diffs):
     ("abc", "=3\t+%FF"),    # invalid UTF-8 in inserted text
     ("abc", "=3\t+%ED%A0%80"),
     ("abc", "=3\t+%C0%80"),
+    ("abc", "=3\t+x\ud83d"),  # a lone surrogate in inserted text
     ("😀", "=1"),           # ends inside the surrogate pair
     ("😀", "=1\t=1"),
     ("😀", "-1\t=1"),
