@@ -53,7 +53,8 @@ class FastGateway:
         """The url-encoded body, or None when Flask should read it itself."""
         kind = environ.get("CONTENT_TYPE", "").split(";", 1)[0].strip().lower().encode("latin-1")
         length = environ.get("CONTENT_LENGTH", "")
-        if kind == b"multipart/form-data" or not length.isdigit() or int(length) > self.max_body:
+        # isascii: str.isdigit() also takes "²" (int() refuses it) and "٣" (werkzeug does).
+        if kind == b"multipart/form-data" or not (length.isascii() and length.isdigit()) or int(length) > self.max_body:
             return None
         return environ["wsgi.input"].read(int(length)) if int(length) else b""
 
