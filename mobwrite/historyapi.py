@@ -21,7 +21,7 @@ import time
 from flask import Blueprint, Response, request
 from werkzeug.exceptions import BadRequest, Forbidden, NotFound, ServiceUnavailable
 
-from . import delta, history, protocol, textcodec
+from . import delta, forms, history, protocol, textcodec
 from .protocol import Action
 from .stores import StoreUnavailable
 
@@ -31,6 +31,19 @@ RESTORER = "~history"  # the server-side user a restore runs as; never a view th
 def create_blueprint(service):
     bp = Blueprint("mobwrite_history", __name__)
     dmp = delta.make_dmp(service.settings.diff_timeout)
+
+    @bp.before_request
+    def utf8_only():
+        # werkzeug decodes a raw query string or url-encoded body with bytes that
+        # are not UTF-8 by raising UnicodeDecodeError, a 500: a 400, as forms.py says.
+        raw = [request.query_string]
+        if request.method == "POST" and request.mimetype == "application/x-www-form-urlencoded":
+            raw.append(request.get_data())
+        try:
+            for data in raw:
+                data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise forms.FormError("the request is not valid UTF-8") from exc
 
     def store_call(fn, *args):
         try:

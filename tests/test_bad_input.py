@@ -151,6 +151,15 @@ HTTP_CASES = [
     ("Content-Length in Arabic-Indic digits", {},
      lambda c: c.post(GATEWAY, data=("q=" + EDIT_FORM).encode(), content_type=FORM,
                       environ_overrides={"CONTENT_LENGTH": "\u0663\u0663"}), 303, redirected),
+    # Raw bytes that are not UTF-8: werkzeug raised UnicodeDecodeError (a 500) for a query string
+    # (found by fuzzing), and dropped a body's fields silently.
+    ("history: invalid UTF-8 raw in the query string", {},
+     lambda c: c.get("/history/list", environ_overrides={"QUERY_STRING": "doc=\xff"}), 400, short_reason(400)),
+    ("presence: invalid UTF-8 raw in the query string", {},
+     lambda c: c.get("/presence", environ_overrides={"QUERY_STRING": "doc=a\xc3"}), 400, short_reason(400)),
+    ("history restore: invalid UTF-8 raw in the body", {},
+     lambda c: c.post("/history/restore", data=b"doc=doc&id=1&name=\xff", content_type=FORM), 400,
+     short_reason(400)),
     ("PUT", {}, lambda c: c.put(GATEWAY, data={"q": EDIT}), 405, allows_get_and_post),
     ("DELETE", {}, lambda c: c.delete(GATEWAY + "?q=" + EDIT_FORM), 405, allows_get_and_post),
     ("PATCH on /sync", {}, lambda c: c.patch("/sync", data={"q": EDIT}), 405, allows_get_and_post),
