@@ -34,8 +34,8 @@ def create_blueprint(service):
 
     @bp.before_request
     def utf8_only():
-        # werkzeug decodes a raw query string or url-encoded body with bytes that
-        # are not UTF-8 by raising UnicodeDecodeError, a 500: a 400, as forms.py says.
+        # Bytes that are not UTF-8: werkzeug raises UnicodeDecodeError (a 500) for
+        # a query string and drops a url-encoded body's fields; a 400, as forms.py says.
         raw = [request.query_string]
         if request.method == "POST" and request.mimetype == "application/x-www-form-urlencoded":
             raw.append(request.get_data())
