@@ -187,6 +187,21 @@ def test_words():
         assert row and int(row.group(1)) > 0 and int(row.group(2)) <= int(row.group(1)), out
 
 
+def test_fuzz():
+    """``bench.fuzz`` at 300 cases: a row per target and the total, every
+    count of problems 0 (exit status 0), the seed printed for a rerun."""
+    out = run_bench(["-m", "bench.fuzz", "--cases", "300"], timeout=120)
+    assert re.match(r"MobWrite fuzzing: 300 cases across 7 targets, seed \d+ ", out) and "\nmachine: nproc=" in out
+    assert header(out, "target ") == ["target", "cases", "exceptions", "5xx", "unsafe JSONP", "other failures",
+                                      "seconds", "CPU s"]
+    table = rows(out, "target ")
+    assert [r[0] for r in table] == ["protocol parser", "delta decoder", "text codec", "engine",
+                                     "http memory, fast = Flask", "http sqlite", "http tokens, limits", "total"]
+    assert all(int(r[1]) > 0 and r[2:6] == ["0"] * 4 for r in table), out
+    assert table[-1][1] == "300"
+    assert "\ndone in " in out
+
+
 def test_no_bench_imports_another():
     """The benches share bench.common, bench.traces and bench.noop only; the
     node peers' driver bench.peers is sync.py's alone (issue #14: sync.py and the driver
