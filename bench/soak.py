@@ -21,7 +21,9 @@ connections (its socket inodes looked up in /proc/net/tcp and tcp6), split
 into accepted client connections and those to the store or cache. A worker
 "grows" when its last sample exceeds its first by more than the tolerance
 printed; the RSS slope (least squares over every sample, MB per minute) is
-printed beside it as the steadier signal. The run fails (exit 1) on any
+printed beside it as the steadier signal, and again over the second half
+of the samples: a leak keeps its slope there, while caches and the
+allocator's pools filling up after start flatten out. The run fails (exit 1) on any
 5xx answer other than 503 (a busy document the client retries), on growth,
 on a worker replaced during the run, or on documents that do not converge.
 
@@ -316,6 +318,8 @@ def verdict(first, last, points):
     grew = (growth["rss_mb"] > rss_allowed or growth["fds"] > COUNT_TOLERANCE
             or growth["conns"] > COUNT_TOLERANCE)
     return {**growth, "rss_allowed_mb": rss_allowed, "rss_slope_mb_per_min": slope_per_minute(points),
+            # A leak keeps its slope; caches and allocator pools filling up flatten out.
+            "rss_slope_2nd_half_mb_per_min": slope_per_minute(points[len(points) // 2:]),
             "growth": grew}
 
 
@@ -325,7 +329,7 @@ def report_backend(name, workers, workers_after, samples, totals, lat, seconds, 
     for n, pid in enumerate(workers):
         series = [(s["t"], s["workers"][pid]) for s in samples if s["workers"].get(pid)]
         if not series:
-            rows.append(["w%d (pid %d)" % (n + 1, pid)] + ["gone"] * 6)
+            rows.append(["w%d (pid %d)" % (n + 1, pid)] + ["gone"] * 7)
             verdicts[pid] = {"growth": True, "gone": True}
             continue
         first, last = series[0][1], series[-1][1]
@@ -333,10 +337,10 @@ def report_backend(name, workers, workers_after, samples, totals, lat, seconds, 
         verdicts[pid] = v
         rows.append(["w%d (pid %d)" % (n + 1, pid),
                      "%.1f → %.1f" % (first["rss_mb"], last["rss_mb"]), "%+.1f" % v["rss_mb"],
-                     fmt(v["rss_slope_mb_per_min"], "%+.3f"),
+                     fmt(v["rss_slope_mb_per_min"], "%+.3f"), fmt(v["rss_slope_2nd_half_mb_per_min"], "%+.3f"),
                      "%d → %d" % (first["fds"], last["fds"]), "%d → %d" % (first["conns"], last["conns"]),
                      "%d / %d" % (last["conns_clients"], last["conns_backing"])])
-    print(table(["worker", "RSS MB start → end", "Δ MB", "slope MB/min", "fds start → end",
+    print(table(["worker", "RSS MB start → end", "Δ MB", "slope MB/min", "2nd half", "fds start → end",
                  "conns start → end", "conns end: clients / store+cache"], rows))
     print("(growth tolerance, last sample against the first, both under the same load after the warm-up: RSS "
           "+%g MB or +%d%% of the start, whichever is larger; fds and conns +%d)"

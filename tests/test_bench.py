@@ -263,12 +263,12 @@ def test_soak(tmp_path):
     out = run_bench(["-m", "bench.soak", "--duration", "6", "--sample", "2", "--backends", "sqlite",
                      "--json", str(report)], timeout=60)
     assert out.startswith("MobWrite soak ") and "\nmachine: nproc=" in out
-    assert header(out, "worker ") == ["worker", "RSS MB start → end", "Δ MB", "slope MB/min", "fds start → end",
-                                      "conns start → end", "conns end: clients / store+cache"]
+    assert header(out, "worker ") == ["worker", "RSS MB start → end", "Δ MB", "slope MB/min", "2nd half",
+                                      "fds start → end", "conns start → end", "conns end: clients / store+cache"]
     table = rows(out, "worker ")
     assert [r[0].split()[0] for r in table] == ["w1", "w2"], out
-    assert all(re.fullmatch(r"\d+ → \d+", r[5]) for r in table), out
-    assert sum(int(r[6].split(" / ")[0]) for r in table) == 10, out  # every client's connection, accepted
+    assert all(re.fullmatch(r"\d+ → \d+", r[6]) for r in table), out
+    assert sum(int(r[7].split(" / ")[0]) for r in table) == 10, out  # every client's connection, accepted
     assert re.search(r"^sqlite: [1-9]\d* syncs \(\d+ edits\) in \d+s, [\d.]+ syncs/s; errors: 5xx 0, 503 \d+, "
                      r"transport 0, other 0; latency p50 [\d.]+ ms, p99 [\d.]+ ms; documents converged: yes$",
                      out, re.M), out
