@@ -69,13 +69,11 @@ class Source:
     def pick(self, options):
         return options[self.below(len(options) - 1)]
 
-    def char(self, surrogates=False):
-        """Any character, ASCII most often, astral now and then."""
+    def char(self):
+        """Any character but a surrogate, ASCII most often, astral now and then."""
         low, high = ((0, 0x7F), (0, 0x7F), (0x80, 0x7FF), (0x800, 0xFFFF), (0x10000, 0x10FFFF))[self.below(4)]
         code = low + self.below(high - low)
-        if 0xD800 <= code < 0xE000 and not surrogates:
-            code -= 0x800
-        return chr(code)
+        return chr(code - 0x800 if 0xD800 <= code < 0xE000 else code)
 
     def text(self, max_size=16, surrogates=False):
         """About ``max_size`` characters in runs: letters mostly, tricky
@@ -511,6 +509,8 @@ def engine_action(src, views):
                     protocol.MAX_VERSION])
     number = src.pick([view.client_version, view.client_version, src.below(6), protocol.MAX_VERSION])
     payload = delta_for(src, view.shadow)[0] if kind in "dD" else raw_payload(src) if kind in "rR" else ""
+    if kind != "n" and src.one_in(10):  # lone surrogates: never from HTTP, but the engine takes any str
+        payload += ("\t+" if kind in "dD" else "") + src.text(4, surrogates=True)
     return Action(kind, key[0], key[1], src.one_in(2), ack, number, payload, read_only=src.one_in(6))
 
 
@@ -735,7 +735,7 @@ class HttpTarget:
     def __init__(self, name, paired=False, **overrides):
         self.name, self.paired, self.overrides = name, paired, overrides
         self.max_body = 16_384
-        self.apps, self.stores, self.tmpdir = {}, [], None
+        self.apps, self.tmpdir = {}, None
 
     def make(self, src):
         return make_http(src, self.max_body)
@@ -754,16 +754,15 @@ class HttpTarget:
             self.apps = {True: create_app(fast), False: create_app(flask)}
         else:
             store = wiring.open_store(settings, open_cache(settings))
-            self.stores.append(store)
             self.apps = {True: create_app(fast, store), False: create_app(flask, store)}
         return self
 
     def __exit__(self, *exc):
-        for app in self.apps.values():
-            service = app.extensions["mobwrite"]
-            if service.store not in self.stores:
-                service.close()
-        for store in self.stores:
+        services = [app.extensions["mobwrite"] for app in self.apps.values()]
+        for service in services:
+            if service.push is not None:
+                service.push.close()
+        for store in {id(service.store): service.store for service in services}.values():
             store.close()
         shutil.rmtree(self.tmpdir, ignore_errors=True)
 
