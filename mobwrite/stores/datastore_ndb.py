@@ -104,14 +104,17 @@ def cleanup(view_cutoff, text_cutoff, buffer_cutoff):
 def presence_exchange(writes, docs, now):
     # Without a cache: one Lookup, and one Commit when something changed.
     # Writes are not transactional; a lost race heals at the next refresh.
+    # Tried once (retries=0): presence is best effort, and ndb's own retries
+    # (3, after 1, 2 and 4 s) held a sync's answer 5-30 s once its edit was
+    # committed whenever Datastore went away mid-request.
     wanted = sorted(set(docs) | set(writes))
     keys = [ndb.Key(Presence, key_name("p:", doc)) for doc in wanted]
-    found = dict(zip(wanted, ndb.get_multi(keys)))
+    found = dict(zip(wanted, ndb.get_multi(keys, retries=0)))
     current = {doc: (e.entries or {}) if e is not None else {} for doc, e in found.items()}
     puts = []
     for doc, entries in writes.items():
         current[doc] = merge_presence(current[doc], entries, now)
         puts.append(Presence(key=ndb.Key(Presence, key_name("p:", doc)), entries=current[doc]))
     if puts:
-        ndb.put_multi(puts)
+        ndb.put_multi(puts, retries=0)
     return {doc: current[doc] for doc in docs}
