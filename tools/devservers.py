@@ -98,21 +98,36 @@ def start_datastore_emulator(project="mobwrite-test", port=None, data_dir=None):
     """The official Cloud Datastore emulator, in memory, strongly consistent.
 
     With ``data_dir`` it keeps its entities in that folder instead: its JVM
-    writes them out when stopped by SIGTERM or SIGINT (about 2 s after the
+    writes them out when stopped by SIGTERM or SIGINT (about 2 s after a
     gcloud wrapper has exited: see ``Server.stop_and_wait``), so a restart
-    on the same ``port`` finds them again."""
+    on the same ``port`` finds them again. That one is started by the SDK's
+    own launcher where it is found, 2-3 s sooner than through gcloud."""
     port = port or free_port()
     gcloud = shutil.which("gcloud")
     if not gcloud:
         raise RuntimeError("gcloud (Google Cloud CLI with the Datastore emulator) is not installed")
-    storage = ["--store-on-disk", "--data-dir=" + data_dir] if data_dir else ["--no-store-on-disk",
-                                                                             "--data-dir={workdir}/data"]
-    server = start("datastore", [gcloud, "beta", "emulators", "datastore", "start",
-                                  "--host-port=127.0.0.1:%d" % port, *storage, "--consistency=1.0",
-                                  "--project=" + project, "--quiet"],
-                    lambda _: http_ok("http://127.0.0.1:%d/" % port, "Ok"), timeout=90)
+    launcher = _emulator_launcher(gcloud)
+    if data_dir and launcher:
+        if not os.path.isdir(os.path.join(data_dir, "WEB-INF")):
+            subprocess.run([launcher, "create", data_dir], check=True, timeout=120,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        argv = [launcher, "start", "--host=127.0.0.1", "--port=%d" % port, "--store_on_disk=true",
+                "--consistency=1.0", data_dir]
+    else:
+        storage = ["--store-on-disk", "--data-dir=" + data_dir] if data_dir else ["--no-store-on-disk",
+                                                                                 "--data-dir={workdir}/data"]
+        argv = [gcloud, "beta", "emulators", "datastore", "start", "--host-port=127.0.0.1:%d" % port, *storage,
+                "--consistency=1.0", "--project=" + project, "--quiet"]
+    server = start("datastore", argv, lambda _: http_ok("http://127.0.0.1:%d/" % port, "Ok"), timeout=90)
     server.address = "127.0.0.1:%d" % port
     return server
+
+
+def _emulator_launcher(gcloud):
+    """The emulator's launcher script inside the Cloud SDK that ``gcloud`` belongs to, or None."""
+    root = os.path.dirname(os.path.dirname(os.path.realpath(gcloud)))
+    path = os.path.join(root, "platform", "cloud-datastore-emulator", "cloud_datastore_emulator")
+    return path if os.access(path, os.X_OK) else None
 
 
 def start_redis(port=None):
