@@ -19,24 +19,36 @@ restarted component answers its health check for an outage (``outage``).
 Kills done by the gunicorn hooks (``tools/fault_hooks.py``) end when they
 are logged, just before the worker's SIGKILL.
 
-**Recovery time** of a fault: for each gateway, the time from the fault's
-end to the first 200 answer to a request sent after that end; the fault's
-recovery is the slowest gateway's (None: a gateway never answered 200
-again before the run ended). It is what a page sending to that gateway
-waits, at most, once the fault is over.
+**Recovery time** of a fault: for each gateway, take the requests sent to
+it after the fault's end, in the order they were sent; the time from the
+fault's end to the answer of the first of ``HEALTHY`` (5) of them in a
+row answered 200 (or of the first 200, if the run ends sooner with only
+200s). The fault's recovery is the slowest gateway's; None when a gateway
+had no such run of 200s before the run ended. One 200 is not enough: each
+gunicorn worker has its own connections and reconnects on its own, so a
+gateway can answer 200 from one worker while the other still fails, and
+a worker failing fast takes most of the requests. Worker kills that come
+close together overlap: each one's recovery counts from its own end.
 
-A cache outage in a few lines::
+A cache outage in a few lines (``Services`` starts Redis on a port of its
+own and points the gateways at it; ``outage`` stops it and starts it there
+again)::
 
     with Services("datastore", cache="redis") as services:
         result = run(services, clients=8, seconds=12,
                      schedule=[(3, "redis outage", outage("redis", 4))])
-    assert result.ok(), result.problems()
+    assert result.ok(max_recovery=10), result.problems(max_recovery=10)
+
+and the hooks' kills: ``run(services, hooks={"MOBWRITE_FAULT_KILL_AFTER_COMMIT":
+0.05}, min_kills=2)``, on gateways started without them (they are armed
+per run through a control file).
 """
 
 import bisect
 import collections
 import contextlib
 import dataclasses
+import json
 import math
 import os
 import random
@@ -59,6 +71,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HOOKS = os.path.join(ROOT, "tools", "fault_hooks.py")
 PROJECT = "mobwrite-test"
 STATUSES = ("200", "503", "500", "other 5xx", "other", "transport")
+HEALTHY = 5  # 200 answers in a row from a gateway: it has recovered (see the module docstring)
 
 
 # ------------------------------------------------------------------ users
@@ -202,14 +215,15 @@ class Services:
     namespace. ``hooks`` are environment settings for tools/fault_hooks.py."""
 
     def __init__(self, store="sqlite", gateways=2, workers=2, emulator=None, cache=None, hooks=None,
-                 env=None, project=PROJECT):
+                 env=None, project=PROJECT, gunicorn_args=()):
         self.store, self.gateway_count, self.workers, self.cache = store, gateways, workers, cache
+        self.gunicorn_args = tuple(gunicorn_args)
         self.project, self.hooks, self.extra_env = project, dict(hooks or {}), dict(env or {})
         self.workdir = tempfile.mkdtemp(prefix="mobwrite-faults-")
         self.sqlite_path = os.path.join(self.workdir, "mobwrite.sqlite3")
         self.namespace = "f" + uuid.uuid4().hex[:12]
         self.kill_log = os.path.join(self.workdir, "kills.log")
-        self.disarm_file = os.path.join(self.workdir, "disarm")
+        self.control = os.path.join(self.workdir, "faults.json")  # the hooks' odds now (tools/fault_hooks.py)
         self.components = {}
         self.shared = set()  # components someone else started and stops
         self.gateways = []
@@ -248,7 +262,7 @@ class Services:
         def launch(i):
             try:
                 self.gateways[i] = devservers.start_gunicorn(self.gateway_env(), workers=self.workers,
-                                                             args=("-c", HOOKS))
+                                                             args=("-c", HOOKS, *self.gunicorn_args))
             except Exception as exc:  # noqa: BLE001 - reported below, from the main thread
                 errors.append(exc)
 
@@ -264,7 +278,7 @@ class Services:
         # Every simulated user comes from 127.0.0.1, as fast as answers come:
         # rate limits off, as in tests/test_multiprocess.py.
         env = {"MOBWRITE_RATE_IP": "0", "MOBWRITE_RATE_USER": "0", "MOBWRITE_RATE_DOC_EDITS": "0",
-               "MOBWRITE_FAULT_LOG": self.kill_log, "MOBWRITE_FAULT_DISARM": self.disarm_file,
+               "MOBWRITE_FAULT_LOG": self.kill_log, "MOBWRITE_FAULT_CONTROL": self.control,
                "MOBWRITE_STORE": self.store, "REDIS_CACHE_URL": "", "MEMCACHED_HOSTS": ""}
         if self.store == "sqlite":
             env["MOBWRITE_SQLITE_PATH"] = self.sqlite_path
@@ -306,12 +320,19 @@ class Services:
                         pids.append(int(name))
         return sorted(pids)
 
-    def arm(self):
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(self.disarm_file)
+    def arm(self, hooks=None):
+        """Let the hooks kill, with ``hooks`` odds (default: the ones this was made with)."""
+        self._control(self.hooks if hooks is None else hooks)
 
     def disarm(self):
-        open(self.disarm_file, "w").close()
+        """No hook kills from now on (the setup and the quiet period of a run)."""
+        self._control({})
+
+    def _control(self, odds):
+        staged = self.control + ".new"
+        with open(staged, "w") as f:
+            json.dump({knob: float(value) for knob, value in odds.items()}, f)
+        os.replace(staged, self.control)  # a worker reads the whole file or the one before
 
     def hook_kills(self):
         """The hooks' kills so far: [(monotonic time, kind, pid)]."""
@@ -352,10 +373,13 @@ class Services:
         return lines
 
     def close(self):
-        for gateway in self.gateways:
-            if gateway is not None:
-                with contextlib.suppress(Exception):
-                    gateway.stop()
+        live = [g for g in self.gateways if g is not None]
+        for gateway in live:  # all at once: each takes a moment to wind down
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(gateway.process.pid, signal.SIGTERM)
+        for gateway in live:
+            with contextlib.suppress(Exception):
+                gateway.stop()
         for name, component in reversed(list(self.components.items())):
             if name not in self.shared:
                 with contextlib.suppress(Exception):
@@ -382,14 +406,18 @@ def _environ(**values):
 def kill_worker(rng=random):
     """A fault: SIGKILL a random worker of a random gateway (its master starts another)."""
     def kill(services):
-        gateway = rng.randrange(len(services.gateways))
-        pids = services.worker_pids(gateway)
-        if not pids:
-            return "gateway %d had no worker" % gateway
-        pid = rng.choice(pids)
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-        return "worker %d of gateway %d" % (pid, gateway)
+        gateways = list(range(len(services.gateways)))
+        rng.shuffle(gateways)
+        for gateway in gateways:  # the first with a worker: one may be between a death and its successor
+            pids = services.worker_pids(gateway)
+            if pids:
+                pid = rng.choice(pids)
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    return "worker %d of gateway %d, gone already" % (pid, gateway)
+                return "worker %d of gateway %d" % (pid, gateway)
+        raise RuntimeError("no gateway had a worker to kill")
     return kill
 
 
@@ -422,11 +450,12 @@ def repeated(name, fault, start, end, every, rng):
 
 @dataclasses.dataclass
 class Fault:
+    """One fault of a run: a schedule entry, or a kill by the hooks (named by its kind)."""
     name: str
     started: float   # seconds from the run's start
     ended: float
     detail: str = ""
-    recovery: float = None  # seconds; None: some gateway never answered 200 after it
+    recovery: float = None  # seconds (module docstring); None: some gateway had not recovered by the end
 
     def row(self):
         return "%-16s at %5.1fs %s: recovered in %s" % (
@@ -435,6 +464,7 @@ class Fault:
 
 @dataclasses.dataclass
 class Result:
+    """What a run found; ``problems()`` says what broke the promise."""
     converged: bool
     clients: int
     syncs: int
@@ -457,10 +487,6 @@ class Result:
 
     def faults_named(self, name):
         return [f for f in self.faults if f.name == name]
-
-    def recoveries(self, name=None):
-        """Recovery times of the faults (named ``name``); None for one that never recovered."""
-        return [f.recovery for f in self.faults if name is None or f.name == name]
 
     def latency(self, q):
         """The ``q`` quantile (0..1) of the 200 answers' latency, by rank; None when there were none."""
@@ -510,6 +536,18 @@ class _Traffic:
         self.log = []
         self.notes = []
 
+    def streak(self, gateway):
+        """How many of the gateway's last answers were 200, in a row."""
+        count = 0
+        for g, _, _, status in reversed(self.log):
+            if g == gateway:
+                if status != "200":
+                    break
+                count += 1
+                if count >= HEALTHY:
+                    break
+        return count
+
     def exchange(self, session, typist, gateway, url):
         """One sync; True when it was answered 200 (and the answer taken)."""
         text = typist.request()
@@ -531,15 +569,21 @@ class _Traffic:
         return True
 
 
-def run(services, clients=8, seconds=8.0, schedule=(), type_odds=0.5, pause=0.0, quiet_seconds=30.0,
-        seed=0, trace="sveltecomponent", seed_chars=3000, timeout=15.0):
-    """Type for ``seconds`` while ``schedule`` runs, then sync quietly (at
-    most ``quiet_seconds``) until everyone agrees; the ``Result``.
+def run(services, clients=8, seconds=8.0, schedule=(), hooks=None, type_odds=0.5, pause=0.0, settle=1.0,
+        min_kills=0, max_seconds=None, quiet_seconds=30.0, seed=0, trace="sveltecomponent", seed_chars=3000,
+        timeout=15.0):
+    """Type while ``schedule`` runs and the hooks kill with ``hooks`` odds
+    (default: the ``Services``'), then sync quietly (at most
+    ``quiet_seconds``) until everyone agrees; the ``Result``.
 
-    Each client types (with ``type_odds``) before each sync, syncs with a
-    random gateway, pauses ``pause`` seconds, and after an answer other than
-    200 waits 0.05-0.15 s, as a page backs off. The document starts as the
-    first ``seed_chars`` characters of the trace's final text."""
+    Typing lasts ``seconds``, and longer if need be: until ``settle``
+    seconds after the schedule's last fault has ended, and until the hooks
+    have killed ``min_kills`` workers; never past ``max_seconds`` (default
+    ``seconds`` + 120). Each client types (with ``type_odds``) before each
+    sync, syncs with a random gateway, pauses ``pause`` seconds, and after
+    an answer other than 200 waits 0.05-0.15 s, as a page backs off. The
+    document starts as the first ``seed_chars`` characters of the trace's
+    final text."""
     rng = random.Random(seed)
     vocabulary = trace_words(trace)
     doc = "faults-" + uuid.uuid4().hex[:10]
@@ -554,24 +598,30 @@ def run(services, clients=8, seconds=8.0, schedule=(), type_odds=0.5, pause=0.0,
     origin = time.monotonic()
     traffic = _Traffic(origin, timeout)
 
-    # Everyone joins before the clock starts (bounded: the faults are disarmed).
-    session = requests.Session()
-    for typist in typists:
-        for _ in range(20):
-            if traffic.exchange(session, typist, 0, urls[0]):
-                break
+    # Everyone joins before the clock starts (bounded: the faults are disarmed),
+    # the first with the text, the others at once.
+    def join(typist):
+        session = requests.Session()
+        for attempt in range(20):
+            if traffic.exchange(session, typist, attempt % len(urls), urls[attempt % len(urls)]):
+                return
             time.sleep(0.1)
+
+    join(typists[0])
+    _each(join, typists[1:], timeout * 2)
     traffic.log.clear()
 
     origin = traffic.origin = time.monotonic()
-    stop_at = origin + seconds
-    services.arm()
+    deadline = origin + (seconds + 120 if max_seconds is None else max(seconds, max_seconds))
+    typing = threading.Event()
+    typing.set()
+    services.arm(hooks)
     errors, faults = [], []
 
     def user(typist):
         session = requests.Session()
         try:
-            while time.monotonic() < stop_at:
+            while typing.is_set():
                 if typist.rng.random() < type_odds:
                     typist.type()
                 gateway = typist.rng.randrange(len(urls))
@@ -599,10 +649,17 @@ def run(services, clients=8, seconds=8.0, schedule=(), type_odds=0.5, pause=0.0,
     scheduler = threading.Thread(target=faulting, daemon=True)
     for thread in [scheduler, *threads]:
         thread.start()
-    last_fault = max((at for at, _, _ in schedule), default=0)
-    scheduler.join(max(0.0, origin + last_fault - time.monotonic()) + 120)  # an outage may outlast the typing
+    scheduler.join(max(0.0, deadline - time.monotonic()))
+    until = max(origin + seconds, time.monotonic() + settle)
+
+    def kills():
+        return sum(at >= origin for at, _, _ in services.hook_kills())
+
+    while time.monotonic() < deadline and (time.monotonic() < until or kills() < min_kills):
+        time.sleep(0.1)
+    typing.clear()
     for thread in threads:
-        thread.join(max(0.0, stop_at - time.monotonic()) + timeout + 5)
+        thread.join(timeout + 5)
     if scheduler.is_alive() or any(t.is_alive() for t in threads):
         errors.append("a user or the schedule did not finish in time")
 
@@ -610,14 +667,20 @@ def run(services, clients=8, seconds=8.0, schedule=(), type_odds=0.5, pause=0.0,
     services.disarm()
     converged = False
     quiet_end = time.monotonic() + quiet_seconds
-    session = requests.Session()
-    while time.monotonic() < quiet_end and not converged:
-        for typist in typists:
-            gateway = rng.randrange(len(urls))
-            if not traffic.exchange(session, typist, gateway, urls[gateway]):
-                time.sleep(0.05)
+    healthy = False
+
+    def quiet_sync(typist):
+        gateway = typist.rng.randrange(len(urls))
+        if not traffic.exchange(sessions[typist.client.user], typist, gateway, urls[gateway]):
+            time.sleep(0.05)
+
+    sessions = {t.client.user: requests.Session() for t in typists}
+    while time.monotonic() < quiet_end and not (converged and healthy):
+        _each(quiet_sync, typists, timeout + 5)  # a round: everyone syncs once, at the same time
         converged = (len({t.doc.text for t in typists}) == 1 and not any(t.pending for t in typists)
                      and all(t.doc.acked == t.doc.client_version for t in typists))
+        # Every gateway's last answers 200, so each fault's recovery can be measured.
+        healthy = all(traffic.streak(g) >= HEALTHY for g in range(len(urls)))
     final = services.read_text(doc)
     converged = converged and final == typists[0].doc.text
 
@@ -642,15 +705,29 @@ def run(services, clients=8, seconds=8.0, schedule=(), type_odds=0.5, pause=0.0,
         seconds=time.monotonic() - origin, final=final or "", notes=errors + traffic.notes)
 
 
+def _each(work, items, timeout):
+    """``work(item)`` for every item, in threads; returns within ``timeout`` seconds."""
+    threads = [threading.Thread(target=work, args=(item,), daemon=True) for item in items]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + timeout
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+
+
 def _recoveries(faults, log, gateways):
     """Set each fault's recovery time from the exchanges (see the module docstring)."""
     by_gateway = []
     for gateway in range(gateways):
-        answered = sorted((sent, done) for g, sent, done, status in log if g == gateway and status == "200")
-        earliest = [math.inf] * (len(answered) + 1)  # earliest[i]: the first answer to requests i.. (by send time)
-        for i in range(len(answered) - 1, -1, -1):
-            earliest[i] = min(answered[i][1], earliest[i + 1])
-        by_gateway.append(([sent for sent, _ in answered], earliest))
+        sent = sorted((s, done, status == "200") for g, s, done, status in log if g == gateway)
+        # healthy_from[i]: the answer time of the first request, from the i-th sent on, that
+        # starts HEALTHY 200s in a row (or only 200s to the end); inf if none does.
+        healthy_from, streak = [math.inf] * (len(sent) + 1), 0
+        for i in range(len(sent) - 1, -1, -1):
+            streak = streak + 1 if sent[i][2] else 0
+            starts = sent[i][2] and (streak >= HEALTHY or streak == len(sent) - i)
+            healthy_from[i] = sent[i][1] if starts else healthy_from[i + 1]
+        by_gateway.append(([s for s, _, _ in sent], healthy_from))
     for fault in faults:
-        firsts = [earliest[bisect.bisect_left(sent, fault.ended)] for sent, earliest in by_gateway]
+        firsts = [healthy_from[bisect.bisect_left(times, fault.ended)] for times, healthy_from in by_gateway]
         fault.recovery = None if math.inf in firsts else max(first - fault.ended for first in firsts)
