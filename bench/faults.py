@@ -1,7 +1,7 @@
 """Fault runs (issue 17): instances die at any time, no edit is lost.
 
-    python -m bench.faults                     # 2 runs of 20 s per fault, ~8-10 min
-    python -m bench.faults --runs 1 --seconds 8
+    python -m bench.faults                     # 2 runs of 20 s per fault, ~6 min on 2 cores
+    python -m bench.faults --runs 1 --seconds 8   # ~3 min
 
 Each run is ``tools.faults.run``: two gunicorn gateways (two workers each)
 on one store, 8 users typing words from a real editing trace into one
@@ -13,8 +13,8 @@ syncs until everyone agrees. Per fault: runs, faults that happened, runs
 converged, acknowledged edits and how many were lost, 5xx answers other
 than 503 (there must be none), 503s, and recovery time: from the fault's
 end (the signal; the restarted emulator answering) until every gateway
-has answered 200 to a request sent after it (tools/faults.py says it
-exactly). Last, 20 users on one document on Datastore with no fault, with
+has answered 5 requests sent after it in a row 200 (tools/faults.py says
+it exactly). Last, 20 users on one document on Datastore with no fault, with
 the default retries and with none: how often transactions collide past
 their retries (503), and the latency.
 """
