@@ -8,7 +8,9 @@ on one store, 8 users typing words from a real editing trace into one
 document, each sync to a random gateway, while a fault repeats: a worker
 SIGKILLed at random, a worker SIGKILLing itself between its commit and its
 answer or inside an SQLite write transaction (``tools/fault_hooks.py``),
-the Datastore emulator stopped and started again on its port. Then quiet
+the Datastore emulator stopped and started again on its port, Redis or
+memcached stopped and started again (empty), one gateway cut off Redis
+by a TCP forwarder while the other keeps it. Then quiet
 syncs until everyone agrees. Per fault: runs, faults that happened, runs
 converged, acknowledged edits and how many were lost, 5xx answers other
 than 503 (there must be none), 503s, and recovery time: from the fault's
@@ -45,6 +47,13 @@ def scenarios(seconds):
         return [(at, "emulator restart", faults.outage("emulator", 2.0))
                 for at in range(2, max(3, int(seconds) - 8), 20)]
 
+    def cache_outage(cache):
+        return lambda rng: [(at, cache + " outage", faults.outage(cache, 3.0))
+                            for at in range(2, max(3, int(seconds) - 4), 8)]
+
+    def partitions(rng):
+        return [(at, "cache partition", faults.partition(3.0)) for at in range(2, max(3, int(seconds) - 4), 8)]
+
     after_commit = {"MOBWRITE_FAULT_KILL_AFTER_COMMIT": "0.03"}
     return [
         ("worker SIGKILL, sqlite", "sqlite", {}, kills, "worker kill"),
@@ -54,11 +63,18 @@ def scenarios(seconds):
         ("SIGKILL inside an SQLite write transaction", "sqlite",
          {"MOBWRITE_FAULT_KILL_IN_TRANSACTION": "0.02"}, None, "in-transaction"),
         ("Datastore emulator stop + restart", "datastore", {}, restarts, "emulator restart"),
+        ("Redis stop + restart, datastore", "datastore+redis", {}, cache_outage("redis"), "redis outage"),
+        ("memcached stop + restart, datastore", "datastore+memcached", {}, cache_outage("memcached"),
+         "memcached outage"),
+        ("one gateway cut off Redis, datastore", "datastore+redis/cut", {}, partitions, "cache partition"),
     ]
 
 
-def one_run(label, store, hooks, schedule, fault, emulator, args, seed):
-    with faults.Services(store, emulator=emulator, hooks=hooks) as services:
+def one_run(label, backend, hooks, schedule, fault, emulator, args, seed):
+    store, _, cache = backend.partition("+")
+    cache, _, cut = cache.partition("/")
+    with faults.Services(store, emulator=emulator, hooks=hooks, cache=cache or None, cut_off=(0,) if cut else (),
+                         env={"MOBWRITE_CACHE_RETRY": "0.2"} if cache else None) as services:
         result = faults.run(services, clients=args.clients, seconds=args.seconds, seed=seed,
                             schedule=schedule(random.Random(seed)) if schedule else ())
         sound = services.integrity_check() == "ok" if store == "sqlite" else None
@@ -126,7 +142,7 @@ def main(argv=None):
     emulator.start()
     try:
         for label, store, hooks, schedule, fault in scenarios(args.seconds):
-            runs = [one_run(label, store, hooks, schedule, fault, emulator if store == "datastore" else None,
+            runs = [one_run(label, store, hooks, schedule, fault, emulator if store != "sqlite" else None,
                             args, seed) for seed in range(1, args.runs + 1)]
             rows.append(row(label, runs))
             report["faults"][label] = [{"summary": r.summary(), "problems": r.problems(),

@@ -20,6 +20,7 @@ MAX_RECOVERY = 15.0  # seconds; generous for a loaded 2-core machine (a worker b
 # After the emulator's restart a gateway waits out gRPC's reconnect backoff
 # (it grows while connections are refused: about 0.6 x the outage, up to 2 min).
 MAX_RECOVERY_EMULATOR = 45.0
+CACHE_RETRY = {"MOBWRITE_CACHE_RETRY": "0.2"}  # a gateway tries an unreachable cache again this soon
 
 
 def check(result, services, fault_name, max_recovery=MAX_RECOVERY):
@@ -104,6 +105,31 @@ def test_datastore_contention(emulator_on_disk, capsys):
         print("\ncontention, no retries: %s; 503 rate %.1f%%, p50 %.0f ms, p99 %.0f ms" % (
             result.summary(), 100 * result.statuses["503"] / result.syncs,
             1000 * result.latency(0.5), 1000 * result.latency(0.99)))
+
+
+@pytest.mark.parametrize("cache", ["redis", "memcached"])
+def test_cache_stop_and_restart_is_not_an_outage(cache, emulator_on_disk):
+    """Redis or memcached is stopped and started again (empty) mid-run:
+    the gateways sync from Datastore alone meanwhile, so almost every
+    answer is still a 200 (before, every sync was a 503 until the cache
+    was back), and once it is back nothing stale is served."""
+    with faults.Services("datastore", emulator=emulator_on_disk, cache=cache, env=CACHE_RETRY) as services:
+        result = faults.run(services, clients=6, seconds=4, seed=6,
+                            schedule=[(1.0, cache + " outage", faults.outage(cache, 2.0))])
+        check(result, services, cache + " outage")
+    assert result.statuses["503"] <= 0.05 * result.syncs, result.summary()
+
+
+def test_a_gateway_cut_off_the_cache_loses_nothing(emulator_on_disk):
+    """One gateway loses Redis (a cut TCP connection) while the other keeps
+    it: the first commits past the cache, the second's entries go stale,
+    and neither may serve or write back what it no longer holds."""
+    with faults.Services("datastore", emulator=emulator_on_disk, cache="redis", env=CACHE_RETRY,
+                         cut_off=(0,)) as services:
+        result = faults.run(services, clients=6, seconds=5, seed=7,
+                            schedule=[(1.0, "cache partition", faults.partition(2.5))])
+        check(result, services, "cache partition")
+    assert result.statuses["503"] <= 0.05 * result.syncs, result.summary()
 
 
 def test_datastore_emulator_stop_and_restart(datastore_gateways, capsys):

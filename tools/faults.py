@@ -66,10 +66,12 @@ import requests
 
 from mobwrite.client import Client
 from tools import devservers
+from tools.tcpproxy import TcpProxy
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HOOKS = os.path.join(ROOT, "tools", "fault_hooks.py")
 PROJECT = "mobwrite-test"
+_PORT = re.compile(r":(\d+)(?=/|$)")  # a cache address's port: redis://host:PORT/0 or host:PORT
 STATUSES = ("200", "503", "500", "other 5xx", "other", "transport")
 HEALTHY = 5  # 200 answers in a row from a gateway: it has recovered (see the module docstring)
 
@@ -212,11 +214,14 @@ class Services:
     faults may restart; either is left running at the end) or one of its
     own that keeps its data across restarts, and ``cache`` ("redis" or
     "memcached") if asked. Each has its own SQLite file or Datastore
-    namespace. ``hooks`` are environment settings for tools/fault_hooks.py."""
+    namespace. ``hooks`` are environment settings for tools/fault_hooks.py.
+    The gateways numbered in ``cut_off`` reach the cache through a TCP
+    forwarder (``self.proxy``) that ``partition`` cuts: they alone lose it."""
 
     def __init__(self, store="sqlite", gateways=2, workers=2, emulator=None, cache=None, hooks=None,
-                 env=None, project=PROJECT, gunicorn_args=()):
+                 env=None, project=PROJECT, gunicorn_args=(), cut_off=()):
         self.store, self.gateway_count, self.workers, self.cache = store, gateways, workers, cache
+        self.cut_off, self.proxy = tuple(cut_off), None
         self.gunicorn_args = tuple(gunicorn_args)
         self.project, self.hooks, self.extra_env = project, dict(hooks or {}), dict(env or {})
         self.workdir = tempfile.mkdtemp(prefix="mobwrite-faults-")
@@ -255,13 +260,15 @@ class Services:
             emulator = self.add("emulator", persisted_emulator(os.path.join(self.workdir, "emulator"), self.project))
             self.emulator_address = emulator.address
         if self.cache:
-            self.add(self.cache, cache_component(self.cache))
+            cache = self.add(self.cache, cache_component(self.cache))
+            if self.cut_off:
+                self.proxy = TcpProxy(int(_PORT.search(cache.address).group(1)))
         self.gateways = [None] * self.gateway_count
         errors = []
 
         def launch(i):
             try:
-                self.gateways[i] = devservers.start_gunicorn(self.gateway_env(), workers=self.workers,
+                self.gateways[i] = devservers.start_gunicorn(self.gateway_env(i), workers=self.workers,
                                                              args=("-c", HOOKS, *self.gunicorn_args))
             except Exception as exc:  # noqa: BLE001 - reported below, from the main thread
                 errors.append(exc)
@@ -274,7 +281,7 @@ class Services:
         if errors:
             raise errors[0]
 
-    def gateway_env(self):
+    def gateway_env(self, gateway=0):
         # Every simulated user comes from 127.0.0.1, as fast as answers come:
         # rate limits off, as in tests/test_multiprocess.py.
         env = {"MOBWRITE_RATE_IP": "0", "MOBWRITE_RATE_USER": "0", "MOBWRITE_RATE_DOC_EDITS": "0",
@@ -285,10 +292,12 @@ class Services:
         else:
             env.update(DATASTORE_EMULATOR_HOST=self.emulator_address, DATASTORE_PROJECT_ID=self.project,
                        GOOGLE_CLOUD_PROJECT=self.project, MOBWRITE_DATASTORE_NAMESPACE=self.namespace)
-        if "redis" in self.components:
-            env["REDIS_CACHE_URL"] = self.components["redis"].address
-        if "memcached" in self.components:
-            env["MEMCACHED_HOSTS"] = self.components["memcached"].address
+        for name, variable in (("redis", "REDIS_CACHE_URL"), ("memcached", "MEMCACHED_HOSTS")):
+            if name in self.components:
+                address = self.components[name].address
+                if gateway in self.cut_off:
+                    address = _PORT.sub(":%d" % self.proxy.port, address)
+                env[variable] = address
         return {**env, **self.hooks, **self.extra_env}
 
     # -- what the schedule's callables use
@@ -380,6 +389,8 @@ class Services:
         for gateway in live:
             with contextlib.suppress(Exception):
                 gateway.stop()
+        if self.proxy is not None:
+            self.proxy.close()
         for name, component in reversed(list(self.components.items())):
             if name not in self.shared:
                 with contextlib.suppress(Exception):
@@ -433,6 +444,17 @@ def outage(name, seconds):
         return "%s stopped in %.1f s, down %.1f s, up again in %.1f s" % (
             name, stopped - started, seconds, time.monotonic() - stopped - seconds)
     return run_outage
+
+
+def partition(seconds):
+    """A fault: cut the ``cut_off`` gateways off the cache for ``seconds``
+    while the others keep it; it ends when the connection is healed."""
+    def run_partition(services):
+        services.proxy.cut()
+        time.sleep(seconds)
+        services.proxy.heal()
+        return "gateways %s cut off the cache for %.1f s" % (list(services.cut_off), seconds)
+    return run_partition
 
 
 def repeated(name, fault, start, end, every, rng):
