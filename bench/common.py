@@ -136,6 +136,18 @@ def small_edit(shared, rng, target):
         shared.text = text[:at] + "".join(rng.choice(string.ascii_lowercase) for _ in range(n)) + text[at:]
 
 
+def warm_up(base_url, sync, clients):
+    """Two quiet rounds of ``sync(i, transport)`` for each of ``clients``:
+    every document created and every client holding it."""
+    transport = Transport(base_url)
+    try:
+        for _ in range(2):
+            for i in range(clients):
+                sync(i, transport)
+    finally:
+        transport.close()
+
+
 class Transport:
     """One keep-alive-if-the-server-allows connection (gunicorn's sync worker
     closes after each answer; http.client reconnects by itself)."""

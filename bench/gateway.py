@@ -46,7 +46,7 @@ if __package__ in (None, ""):  # run as a file: the project root first (its zips
 from bench.common import (GATEWAY_PATH, OUT_OF_REACH_RATES, CacheStats, Services, Transport,  # noqa: E402
                           counted_datastore_app, finish, fmt, gunicorn_setup, insert_random, machine_line,
                           make_text, median_of, percentile, print_machine, session_cpu, session_pids,
-                          small_edit, table)
+                          small_edit, table, warm_up)
 
 
 # ---------------------------------------------------------------- HTTP load
@@ -92,13 +92,7 @@ class LoadRun:
             client.receive(answer)
 
     def warm_up(self):
-        transport = Transport(self.base_url)
-        try:
-            for _ in range(2):
-                for i in range(len(self.clients)):
-                    self.sync(i, transport)
-        finally:
-            transport.close()
+        warm_up(self.base_url, self.sync, len(self.clients))
 
     def _loop(self, i, deadline, max_syncs):
         transport, rng, tally, lat = Transport(self.base_url), self.rngs[i], self.tallies[i], self.latencies[i]

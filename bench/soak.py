@@ -47,7 +47,7 @@ if __package__ in (None, ""):  # run as a file: the project root first (its zips
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from bench.common import (ROOT, Services, Transport, finish, fmt, gunicorn_setup, machine_line,  # noqa: E402
-                          make_text, percentile, print_machine, session_pids, small_edit, table)
+                          make_text, percentile, print_machine, session_pids, small_edit, table, warm_up)
 from tools import devservers  # noqa: E402
 
 # app.yaml's entrypoint (gevent, its connections and timeouts); -w comes from --workers.
@@ -180,14 +180,7 @@ class Load:
         return status
 
     def warm_up(self):
-        """Two quiet rounds: every document created and every client holding it."""
-        transport = Transport(self.base_url)
-        try:
-            for _ in range(2):
-                for i in range(len(self.clients)):
-                    self.sync(i, transport)
-        finally:
-            transport.close()
+        warm_up(self.base_url, self.sync, len(self.clients))
 
     def _loop(self, i, deadline):
         transport, rng, counts = Transport(self.base_url), self.rngs[i], self.counts[i]
