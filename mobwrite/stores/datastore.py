@@ -75,10 +75,8 @@ class DatastoreStore(Store):
             return None
         try:
             self._write_views(outcome, versions)
-        except Stale as stale:
+        except Stale as stale:  # nothing committed through: _written_through has dropped the entries
             log.info("cached views older than Datastore (%s); syncing in a transaction", stale)
-            if self.cache is not None:
-                self.cache.forget([self._cache_name(name) for name in stale.names])
             return None
         return outcome
 
