@@ -62,21 +62,13 @@ class MemcachedCounters:
     def hit(self, keys, slot, ttl):
         out = []
         for key in keys:
-            value = self._incr(key)
+            value = self.client.incr(key, 1)  # None: no such key; a dead server raises (stores/cache.py)
             if value is None and self.client.add(key, b"1", expire=ttl, noreply=False):
                 value = 1
             elif value is None:  # another instance added it first
-                value = self._incr(key) or 1
+                value = self.client.incr(key, 1) or 1
             out.append(int(value))
         return out
-
-    def _incr(self, key):
-        # pymemcache's HashClient answers False, without raising, for a
-        # server it has marked dead; a missing key is None.
-        value = self.client.incr(key, 1)
-        if value is False:
-            raise ConnectionError("memcached unreachable")
-        return value
 
 
 class FallbackCounters:

@@ -116,7 +116,7 @@ def _clear(region, others, base_words):
     return all(one_gap and other[0] == region[0] for other in others if other[0] & region[0])
 
 
-# 3,000 in CI (about 25 s); MOBWRITE_MERGE_EXAMPLES=10000 for the longer run issue 10 was measured with.
+# 3,000 in CI (about 35 s); MOBWRITE_MERGE_EXAMPLES=10000 for the longer run issue 10 was measured with.
 @settings(max_examples=int(os.environ.get("MOBWRITE_MERGE_EXAMPLES", 3000)), deadline=None, derandomize=True)
 @given(triples())
 def test_random_word_edits_merge_into_whole_words(triple):
