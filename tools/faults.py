@@ -696,20 +696,27 @@ def run(services, clients=8, seconds=8.0, schedule=(), hooks=None, type_odds=0.5
         if not traffic.exchange(sessions[typist.client.user], typist, gateway, urls[gateway]):
             time.sleep(0.05)
 
+    def hook_faults():
+        return [Fault(kind, at - origin, at - origin, "worker %d" % pid)
+                for at, kind, pid in services.hook_kills() if at >= origin]
+
+    def recovered():
+        """Every fault so far, a kill in the last moments too, followed by 200s on every gateway."""
+        so_far = faults + hook_faults()
+        _recoveries(so_far, traffic.log, len(urls))
+        return all(f.recovery is not None for f in so_far)
+
     sessions = {t.client.user: requests.Session() for t in typists}
     while time.monotonic() < quiet_end and not (converged and healthy):
         _each(quiet_sync, typists, timeout + 5)  # a round: everyone syncs once, at the same time
         converged = (len({t.doc.text for t in typists}) == 1 and not any(t.pending for t in typists)
                      and all(t.doc.acked == t.doc.client_version for t in typists))
         # Every gateway's last answers 200, so each fault's recovery can be measured.
-        healthy = all(traffic.streak(g) >= HEALTHY for g in range(len(urls)))
+        healthy = all(traffic.streak(g) >= HEALTHY for g in range(len(urls))) and recovered()
     final = services.read_text(doc)
     converged = converged and final == typists[0].doc.text
 
-    for at, kind, pid in services.hook_kills():
-        if at >= origin:
-            faults.append(Fault(kind, at - origin, at - origin, "worker %d" % pid))
-    faults.sort(key=lambda f: f.started)
+    faults = sorted(faults + hook_faults(), key=lambda f: f.started)
     _recoveries(faults, traffic.log, len(urls))
 
     words = collections.Counter((final or "").split())
