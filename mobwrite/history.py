@@ -12,6 +12,7 @@ import json
 import zlib
 
 from .protocol import may_change_text
+from .spans import changed_span
 
 DAY = 24 * 60 * 60
 
@@ -61,23 +62,8 @@ def changed_size(old, new):
     """Characters in the changed middle of old -> new, after the common prefix
     and suffix: a cheap, diff-free measure of how much an edit did."""
     old, new = old or "", new or ""
-    limit = min(len(old), len(new))
-    lo, hi = 0, limit
-    while lo < hi:  # binary search on slice equality: C-speed comparisons
-        mid = (lo + hi + 1) // 2
-        if old[:mid] == new[:mid]:
-            lo = mid
-        else:
-            hi = mid - 1
-    prefix = lo
-    lo, hi = 0, limit - prefix
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if old[len(old) - mid:] == new[len(new) - mid:]:
-            lo = mid
-        else:
-            hi = mid - 1
-    return max(len(old), len(new)) - prefix - lo
+    prefix, suffix = changed_span(old, new)
+    return max(len(old), len(new)) - prefix - suffix
 
 
 @dataclasses.dataclass(frozen=True)
