@@ -355,9 +355,12 @@ class Services:
     def read_text(self, doc):
         """The document's text as the store holds it (None: no text)."""
         if self.store == "sqlite":
-            with contextlib.closing(sqlite3.connect(self.sqlite_path, timeout=30)) as db:
-                row = db.execute("SELECT text FROM texts WHERE doc=?", (doc,)).fetchone()
-            return row[0] if row else None
+            from mobwrite.stores.sqlite import SqliteStore
+            store = SqliteStore(self.sqlite_path)  # a large text is kept in pieces, not in one row
+            try:
+                return store.read([], [doc])[1].get(doc)
+            finally:
+                store.close()
         from mobwrite import wiring
         from mobwrite.config import Settings
         with _environ(DATASTORE_EMULATOR_HOST=self.emulator_address):

@@ -2,6 +2,9 @@
 
 Writers take the database lock up front (BEGIN IMMEDIATE), which serialises
 read-patch-write across gunicorn workers; readers never block in WAL mode.
+Texts, shadows and backup shadows over ``pieces.INLINE_MAX`` characters are
+kept as layouts of shared pieces (``pieces_sql``), so a small edit to a
+large document writes a piece, not the document.
 """
 
 import contextlib
@@ -12,16 +15,19 @@ import random
 import sqlite3
 import time
 
+import dataclasses
+
 from ..engine import View
-from . import Store, history_sql, now, presence_boards
+from . import Store, history_sql, now, pieces_sql, presence_boards
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS texts (doc TEXT PRIMARY KEY, text TEXT NOT NULL, updated REAL NOT NULL);
+-- pieces / backup: a layout (pieces.py) when the text is kept in pieces ('' in the text column)
+CREATE TABLE IF NOT EXISTS texts (doc TEXT PRIMARY KEY, text TEXT NOT NULL, updated REAL NOT NULL, pieces BLOB);
 CREATE TABLE IF NOT EXISTS views (user TEXT NOT NULL, doc TEXT NOT NULL, state TEXT NOT NULL,
-                                  updated REAL NOT NULL, PRIMARY KEY (user, doc));
+                                  updated REAL NOT NULL, backup BLOB, PRIMARY KEY (user, doc));
 -- A view's shadow apart from its state: most syncs rewrite the state only.
 CREATE TABLE IF NOT EXISTS shadows (user TEXT NOT NULL, doc TEXT NOT NULL, shadow TEXT NOT NULL,
-                                    PRIMARY KEY (user, doc));
+                                    pieces BLOB, PRIMARY KEY (user, doc));
 CREATE INDEX IF NOT EXISTS views_by_doc ON views (doc);
 CREATE TABLE IF NOT EXISTS presence (doc TEXT NOT NULL, id TEXT NOT NULL, entry TEXT NOT NULL,
                                      seen REAL NOT NULL, PRIMARY KEY (doc, id));
@@ -59,6 +65,18 @@ class SqliteStore(Store):
         self._opened = []
         with self._connection() as db:
             _when_unlocked(lambda: db.executescript(_SCHEMA + history_sql.SCHEMA))
+            _when_unlocked(lambda: self._migrate(db))
+
+    @staticmethod
+    def _migrate(db):
+        """Bring a file made by an earlier version up to this schema."""
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            pieces_sql.migrate(db)
+            db.execute("COMMIT")
+        finally:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
 
     @contextlib.contextmanager
     def transaction(self, immediate=False):
@@ -90,52 +108,117 @@ class SqliteStore(Store):
 
     def read(self, view_keys, docs):
         with self.transaction() as db:
-            return self._read(db, view_keys, docs)
+            return self._read(pieces_sql.Session(db), view_keys, docs)
+
+    def poll(self, view_keys, docs, run):
+        with self.transaction() as db:
+            session = pieces_sql.Session(db)
+            outcome = run(*self._read(session, view_keys, docs))
+        if outcome.changes_text:
+            return None
+        with self.transaction(immediate=True) as db:
+            # What the read saw lets the write skip re-cutting texts it already holds.
+            self._write_views(pieces_sql.Session(db, session.known), outcome)
+        return outcome
 
     @staticmethod
-    def _read(db, view_keys, docs):
-        views = {}
+    def _read(session, view_keys, docs):
+        db = session.db
+        rows = {}
         for user, doc in view_keys:
-            row = db.execute("SELECT state, shadow FROM views JOIN shadows USING (user, doc) "
-                             "WHERE user=? AND doc=?", (user, doc)).fetchone()
+            row = db.execute("SELECT state, shadow, shadows.pieces, backup FROM views JOIN shadows "
+                             "USING (user, doc) WHERE user=? AND doc=?", (user, doc)).fetchone()
             if row:
-                views[(user, doc)] = View.from_state(*row)
+                rows[(user, doc)] = row
         texts = {}
         for doc in docs:
-            row = db.execute("SELECT text FROM texts WHERE doc=?", (doc,)).fetchone()
+            row = db.execute("SELECT text, pieces FROM texts WHERE doc=?", (doc,)).fetchone()
             if row:
-                texts[doc] = row[0]
-        return views, texts
+                texts[doc] = row
+        layouts = {}
+        for (_, doc), (_, _, shadow, backup) in rows.items():
+            layouts.setdefault(doc, []).extend((shadow, backup))
+        for doc, (_, blob) in texts.items():
+            layouts.setdefault(doc, []).append(blob)
+        whole = {doc: session.texts(doc, blobs) for doc, blobs in layouts.items() if any(blobs)}
+        views = {}
+        for (user, doc), (state, shadow, shadow_blob, backup_blob) in rows.items():
+            if shadow_blob is not None:
+                shadow = whole[doc][shadow_blob]
+            view = View.from_state(state, shadow)
+            if backup_blob is not None:
+                view.backup_shadow = whole[doc][backup_blob]
+            views[(user, doc)] = view
+        return views, {doc: text if blob is None else whole[doc][blob] for doc, (text, blob) in texts.items()}
 
     def write_views(self, outcome):
         with self.transaction(immediate=True) as db:
-            self._write_views(db, outcome)
+            self._write_views(pieces_sql.Session(db), outcome)
 
     @staticmethod
-    def _write_views(db, outcome):
+    def _write_views(session, outcome):
+        db = session.db
         stamp = now()
+        texts = {}  # doc -> its text's layout blob as stored now: a base for shadows
+
+        def text_layout(doc):
+            if doc not in texts:
+                row = db.execute("SELECT pieces FROM texts WHERE doc=?", (doc,)).fetchone()
+                texts[doc] = row[0] if row else None
+            return texts[doc]
+
+        def stored_layouts(user, doc):
+            row = db.execute("SELECT backup, shadows.pieces FROM views LEFT JOIN shadows USING (user, doc) "
+                             "WHERE user=? AND doc=?", (user, doc)).fetchone()
+            return row or (None, None)
+
+        for user, doc in outcome.deleted_views:
+            for blob in stored_layouts(user, doc):
+                session.drop(doc, blob)
         deleted = list(outcome.deleted_views)
         db.executemany("DELETE FROM views WHERE user=? AND doc=?", deleted)
         db.executemany("DELETE FROM shadows WHERE user=? AND doc=?", deleted)
-        db.executemany("INSERT OR REPLACE INTO views VALUES (?, ?, ?, ?)",
-                       [(u, d, v.state(), stamp) for (u, d), v in outcome.views.items()])
-        db.executemany("INSERT OR REPLACE INTO shadows VALUES (?, ?, ?)",
-                       [(u, d, outcome.views[(u, d)].shadow) for u, d in outcome.new_shadows])
+        views, shadows = [], []
+        for (user, doc), view in outcome.views.items():
+            old_backup, old_shadow = stored_layouts(user, doc)
+            shadow_blob = old_shadow
+            if (user, doc) in outcome.new_shadows:
+                shadow_blob = session.write(doc, view.shadow, old_shadow, (text_layout(doc),))
+                shadows.append((user, doc, pieces_sql.stored(view.shadow, shadow_blob), shadow_blob))
+            backup_blob = None
+            if view.backup_shadow != view.shadow and pieces_sql.is_large(view.backup_shadow):
+                backup_blob = session.write(doc, view.backup_shadow, old_backup,
+                                            (shadow_blob, old_shadow, text_layout(doc)))
+                view = dataclasses.replace(view, backup_shadow=view.shadow)  # the state says "as the shadow"
+            else:
+                session.drop(doc, old_backup)
+            views.append((user, doc, view.state(), stamp, backup_blob))
+        db.executemany("INSERT OR REPLACE INTO views (user, doc, state, updated, backup) VALUES (?, ?, ?, ?, ?)",
+                       views)
+        db.executemany("INSERT OR REPLACE INTO shadows (user, doc, shadow, pieces) VALUES (?, ?, ?, ?)", shadows)
+        session.sweep()
 
     def transact(self, view_keys, docs, run, history=None):
         with self.transaction(immediate=True) as db:
-            views, texts = self._read(db, view_keys, docs)
+            session = pieces_sql.Session(db)
+            views, texts = self._read(session, view_keys, docs)
             outcome = run(views, texts)
-            self._write_views(db, outcome)
             stamp = now()
             if history is not None:
                 heads = history_sql.read_heads(db, list(outcome.texts))
                 history_sql.write(db, *history.plan(heads, texts, outcome.texts, stamp))
+            # Texts before views: a shadow equal to the new text takes its layout as it is.
             for doc, text in outcome.texts.items():
+                row = db.execute("SELECT pieces FROM texts WHERE doc=?", (doc,)).fetchone()
+                old = row[0] if row else None
                 if text is None:
+                    session.drop(doc, old)
                     db.execute("DELETE FROM texts WHERE doc=?", (doc,))
                 else:
-                    db.execute("INSERT OR REPLACE INTO texts VALUES (?, ?, ?)", (doc, text, stamp))
+                    blob = session.write(doc, text, old)
+                    db.execute("INSERT OR REPLACE INTO texts (doc, text, updated, pieces) VALUES (?, ?, ?, ?)",
+                               (doc, pieces_sql.stored(text, blob), stamp, blob))
+            self._write_views(session, outcome)
             return outcome
 
     def add_fragment(self, fragment, ttl):
@@ -160,6 +243,7 @@ class SqliteStore(Store):
             texts = db.execute("DELETE FROM texts WHERE updated<? AND doc NOT IN (SELECT doc FROM views)",
                                (text_cutoff,)).rowcount
             buffers = db.execute("DELETE FROM fragments WHERE created<?", (buffer_cutoff,)).rowcount
+            pieces_sql.sweep_all(db)
         return {"views": views, "texts": texts, "buffers": buffers}
 
     def history_list(self, doc):
