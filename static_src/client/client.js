@@ -262,6 +262,9 @@ export class Client {
   // "off"); every status event's detail carries it too.
   tellPush(mode, message) {
     this.log("push", mode, message);
+    // The next sync was timed for the mode before: wake-ups that just came
+    // on bring the safety poll's clock, wake-ups just lost the polling one.
+    if (this.timer && !this.inFlight && this.timer.due > Date.now() + this.nextDelay()) this.schedule(this.nextDelay());
     for (const fn of Array.from(this.listeners)) fn(this.status, { push: mode, message: message || "" });
   }
 

@@ -60,19 +60,29 @@ def test_a_cross_origin_embed_waits_over_script_tags(site, other_origin, open_pa
     assert away_waits and set(away_waits) == {"GET"}
 
 
-def test_lost_wake_ups_still_converge_through_the_safety_poll(site, open_page, doc_name):
+def test_lost_wake_ups_still_converge_through_the_safety_poll(site, browser, open_page, doc_name):
     # The reader's waits are all answered "nothing happened", as if every
-    # wake-up for it were lost on the way; its safety poll remains.
+    # wake-up for it were lost on the way; its safety poll remains. The
+    # route is set before the page loads: a real wait sent before it would
+    # be held at the gateway and wake the reader after all.
     settings = SLOW_POLLING + " mobwrite.pushSafetySync = 2000;"
     a = open_page(f"{site.url}/test/{doc_name}-a.html", html=bare_page(site.url, doc_name, settings))
-    b = open_page(f"{site.url}/test/{doc_name}-b.html", html=bare_page(site.url, doc_name, settings))
 
-    def lose(route):
+    def lose(route):  # as a held wait that timed out with nothing new
         route.fulfill(status=200, content_type="application/json",
-                      body=json.dumps({"push": True, "docs": {}, "woke": [], "timeout": 1}))
+                      body=json.dumps({"push": True, "docs": {doc_name: "0"}, "woke": [], "timeout": 1}))
 
-    b.route("**/scripts/wait", lose)
-    wait_push_on(a)
-    wait_push_on(b)
-    elapsed = type_and_time(a, b, "found anyway")
-    assert 0.5 < elapsed < 8, elapsed  # not a wake-up; the 2 s safety poll
+    reader = browser.new_context()
+    try:
+        reader.route("**/scripts/wait", lose)
+        b = open_page(f"{site.url}/test/{doc_name}-b.html", context=reader, html=bare_page(site.url, doc_name, settings))
+        wait_push_on(a)
+        wait_push_on(b)
+        # Type just after one of the reader's safety polls has been answered,
+        # so that only the next one, 2 s on, can bring the text.
+        with b.expect_response(lambda r: urllib.parse.urlsplit(r.url).path == "/scripts/q.py", timeout=10_000):
+            pass
+        elapsed = type_and_time(a, b, "found anyway")
+        assert 1.0 < elapsed < 8, elapsed  # not a wake-up; the 2 s safety poll
+    finally:
+        reader.close()
