@@ -2,7 +2,7 @@
 
     python bench/sync.py --quick             # about a minute on 2 cores
     python bench/sync.py                     # 5 windows per cell, longer windows
-    python bench/sync.py --quick --yjs --sharedb   # also the node peers (run by tests/test_bench.py)
+    python bench/sync.py --quick --yjs --sharedb   # also the node peers (run by tests/test_bench_sync.py)
     python bench/sync.py --quick --json /tmp/sync.json
 
 Section 1 (trace replay): a window of a real trace from ../shared/traces

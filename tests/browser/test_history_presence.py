@@ -17,6 +17,12 @@ PEOPLE = """(names) => {
   return false;
 }"""
 
+SHOWS = """(want) => {
+  if (document.getElementById("text").value === want) return true;
+  mobwrite.syncNow();
+  return false;
+}"""
+
 
 def _editor(open_page, site, doc, name, context=None):
     page = open_page(f"{site.url}/static/mobwrite/editor.html?doc={quote(doc, safe='')}&name={name}", context,
@@ -63,6 +69,11 @@ def test_presence_then_delete_everything_and_restore_from_the_panel(open_page, s
     ann.wait_for_function("""() => /^Restored|failed/.test(document.getElementById("history-note").textContent)""",
                           timeout=SYNC_TIMEOUT_MS)
     assert ann.inner_text("#history-note").startswith("Restored"), ann.inner_text("#history-note")
+    # Both pages agree on the empty text until a sync brings the restore:
+    # wait for it on each, then for the two to settle.
+    for page in (ann, bob):
+        page.wait_for_function(SHOWS, arg="Minutes: ship the history panel on Friday.", timeout=SYNC_TIMEOUT_MS,
+                               polling=500)
     assert converge([ann, bob]) == "Minutes: ship the history panel on Friday."
 
     # The landing page's recent list (this browser context's) counts who is in.
