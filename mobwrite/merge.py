@@ -32,6 +32,7 @@ where their words would touch ("x" and "y" typed into an empty text) a
 space goes between them, so no one's word is lost or glued: see _assemble.
 """
 
+import itertools
 import re
 import time
 from typing import NamedTuple
@@ -122,18 +123,30 @@ def _tokens(text):
 
 def _encode(tokens, codes):
     """One character per token. The edge gaps get keys of their own, so an
-    inner gap is never matched with an edge."""
-    last = len(tokens) - 1
-    chars = []
-    for i, token in enumerate(tokens):
-        key = ("<" if i == 0 else "") + (">" if i == last else "") + "|" + token
-        if key not in codes:
-            n = len(codes)
-            if n == _MAX_CODES:
-                raise _TooManyTokens()
-            codes[key] = chr(n if n < 0xD800 else n + 0x800)
-        chars.append(codes[key])
-    return "".join(chars)
+    inner gap is never matched with an edge. Distinct tokens are found by
+    dict.fromkeys and the text is built by one join, both in C: a Python
+    step per token cost 2.7 ms on a 10 KB text."""
+    if len(tokens) == 1:
+        return _code(("<>", tokens[0]), codes)
+    inner = tokens[1:-1]
+    new = [token for token in dict.fromkeys(inner) if token not in codes]  # distinct, in order
+    n = len(codes)
+    if n + len(new) > _MAX_CODES:
+        raise _TooManyTokens()
+    codes.update(zip(new, map(chr, itertools.chain(range(n, min(n + len(new), 0xD800)),
+                                                   range(max(n, 0xD800) + 0x800, n + len(new) + 0x800)))))
+    return _code(("<", tokens[0]), codes) + "".join(map(codes.__getitem__, inner)) + _code((">", tokens[-1]), codes)
+
+
+def _code(key, codes):
+    """The code of an edge key (the same numbering as _encode's)."""
+    code = codes.get(key)
+    if code is None:
+        n = len(codes)
+        if n == _MAX_CODES:
+            raise _TooManyTokens()
+        code = codes[key] = chr(n if n < 0xD800 else n + 0x800)
+    return code
 
 
 def _script(base_tokens, side_tokens, base_coded, side_coded, deadline):
@@ -144,20 +157,31 @@ def _script(base_tokens, side_tokens, base_coded, side_coded, deadline):
     a space and delete an untouched word beside the edit instead. Between
     matched words, a token diff places the gaps (and keeps pure inserts
     pure: "a b" -> "a x b" adds " x", it does not replace the " ")."""
-    anchors = [(-1, -1)]
+    runs = []  # (base word, side word, count): runs of words matched in order
     b = s = 0  # word indices; word k is token 2k + 1
     for op, chars in _diff(base_coded[1::2], side_coded[1::2], deadline):
         n = len(chars)
         if op == DIFF_EQUAL:
-            anchors += [(2 * (b + k) + 1, 2 * (s + k) + 1) for k in range(n)]
+            runs.append((b, s, n))
         b += n if op != DIFF_INSERT else 0
         s += n if op != DIFF_DELETE else 0
-    anchors.append((len(base_tokens), len(side_tokens)))
     hunks = []
-    for (b0, s0), (b1, s1) in zip(anchors, anchors[1:]):
+
+    def between(b0, s0, b1, s1):  # the tokens between two matched words (or the ends)
         before, after = base_coded[b0 + 1:b1], side_coded[s0 + 1:s1]
         if before != after:
-            hunks += _hunks(side_tokens, _diff(before, after, deadline), b0 + 1, s0 + 1)
+            hunks.extend(_hunks(side_tokens, _diff(before, after, deadline), b0 + 1, s0 + 1))
+
+    last = (-1, -1)
+    for b, s, n in runs:
+        between(*last, 2 * b + 1, 2 * s + 1)
+        # Inside a run, only the gaps between its words can differ; most runs
+        # have none that do, which one slice comparison (in C) tells.
+        if base_coded[2 * b + 1:2 * (b + n)] != side_coded[2 * s + 1:2 * (s + n)]:
+            for k in range(n - 1):
+                between(2 * (b + k) + 1, 2 * (s + k) + 1, 2 * (b + k) + 3, 2 * (s + k) + 3)
+        last = (2 * (b + n) - 1, 2 * (s + n) - 1)
+    between(*last, len(base_tokens), len(side_tokens))
     return hunks
 
 
@@ -242,7 +266,12 @@ def _assemble(base_tokens, theirs, ours):
         for hunk in side:
             (inserts if hunk.start == hunk.end else spans).setdefault(hunk.start, []).append(hunk)
     out, at = [], 0
-    while at <= len(base_tokens):
+    # From one hunk's place to the next, the base's tokens go over as a slice.
+    for place in sorted(inserts.keys() | spans.keys()):
+        if place < at:
+            continue  # inside a span already written (no kept hunk is: see _conflict)
+        out.extend(base_tokens[at:place])
+        at = place
         for hunk in inserts.get(at, ()):
             out.extend(hunk.tokens)
         if at in spans:  # two only where both replaced one edge gap (_same_edge)
@@ -251,8 +280,8 @@ def _assemble(base_tokens, theirs, ours):
                     out.append(" ")  # two words typed at one edge: a space keeps both whole
                 out.extend(span.tokens)
             at = spans[at][0].end
-            continue
-        if at < len(base_tokens):
-            out.append(base_tokens[at])
-        at += 1
+        else:
+            out.extend(base_tokens[at:at + 1])
+            at += 1
+    out.extend(base_tokens[at:])
     return out
