@@ -1,7 +1,7 @@
 """Sync gateway benchmark: throughput and CPU through gunicorn, and Datastore
 round trips counted per sync.
 
-    python -m bench.gateway            # about 4 minutes on a 2-core machine
+    python -m bench.gateway            # about 6 minutes on a 2-core machine
     python -m bench.gateway --quick    # well under 2 minutes
     python -m bench.gateway --duration 10 --repeats 5 --json /tmp/gateway.json
 
@@ -16,7 +16,8 @@ window; "svc" is the same for the backing services (Datastore emulator,
 Redis, memcached), which in production run elsewhere. The baseline ("noop")
 is ``bench.noop:app`` on the same gunicorn setup: it parses the q= form and
 answers an empty body, so the cost of the HTTP stack itself is visible.
-Repeats are interleaved across backends; figures are medians.
+Repeats (5 windows by default) are interleaved across backends; figures are
+medians, printed with their spread (min–max).
 
 Section 2 (round trips): in-process (``create_app(settings)`` on a Datastore
 namespace of its own, with the Flask test client), one warmed-up client on a
@@ -46,7 +47,7 @@ if __package__ in (None, ""):  # run as a file: the project root first (its zips
 from bench.common import (GATEWAY_PATH, OUT_OF_REACH_RATES, CacheStats, Services, Transport,  # noqa: E402
                           counted_datastore_app, finish, fmt, gunicorn_setup, insert_random, machine_line,
                           make_text, median_of, percentile, print_machine, session_cpu, session_pids,
-                          small_edit, table, warm_up)
+                          small_edit, spread, table, warm_up)
 
 
 # ---------------------------------------------------------------- HTTP load
@@ -267,7 +268,6 @@ def print_http(workload, edit_prob, setups, runs):
         rs = runs[setup.name]
         rate, cpu = median_of(rs, "syncs_per_s"), median_of(rs, "server_cpu_us_per_sync")
         cpus = [r["server_cpu_us_per_sync"] for r in rs]
-        spread = (max(cpus) - min(cpus)) / cpu * 100 if cpu else None
         conv = [r.get("converged") for r in rs]
         med = {k: median_of(rs, k) for k in ("seconds", "syncs", "edits", "errors", "syncs_per_s", "server_cpu_s",
                                              "server_cpu_us_per_sync", "server_cores_busy",
@@ -279,8 +279,9 @@ def print_http(workload, edit_prob, setups, runs):
                    errors_total=sum(r["errors"] for r in rs), workers=setup.workers,
                    workers_replaced=any(r["workers_replaced"] for r in rs))
         summary[setup.name] = {"median": med, "repeats": rs}
-        rows.append([setup.name, setup.workers, fmt(rate), fmt(med["rate_vs_noop"], "%.2f"), fmt(cpu),
-                     fmt(spread, "±%.0f%%"), fmt(med["cpu_vs_noop"], "%.2f"),
+        rows.append([setup.name, setup.workers, len(rs), fmt(rate), fmt(med["rate_vs_noop"], "%.2f"), fmt(cpu),
+                     spread(cpus), fmt(med["cpu_vs_noop"], "%.2f"),
+                     spread([c / base_cpu for c in cpus], "%.2f") if base_cpu and setup.name != "noop" else "-",
                      fmt(1e6 / cpu if cpu else None), fmt(med["service_cpu_us_per_sync"]),
                      fmt(med["client_cpu_us_per_sync"]),
                      fmt(med["latency_ms_p50"], "%.1f"), fmt(med["latency_ms_p95"], "%.1f"),
@@ -291,7 +292,8 @@ def print_http(workload, edit_prob, setups, runs):
     title = ("workload %r: %s" % (workload, "idle polls only" if not edit_prob else
                                   "each sync edits (2-6 chars) with p=%.2f, else an idle poll" % edit_prob))
     print("\n" + title)
-    print(table(["backend", "w", "syncs/s", "×noop", "srv µs/sync", "spread", "×noop", "syncs/core-s",
+    print(table(["backend", "w", "windows", "syncs/s", "×noop", "srv µs/sync", "spread", "×noop", "spread",
+                 "syncs/core-s",
                  "svc µs/sync", "client µs/sync", "p50 ms", "p95 ms", "edits", "errors", "converged"], rows))
     return summary
 
@@ -331,7 +333,7 @@ def main(argv=None):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="short windows, 2 repeats, fewer syncs counted")
     parser.add_argument("--duration", type=float, help="seconds per measured window (default 4; quick 1.5)")
-    parser.add_argument("--repeats", type=int, help="windows per backend and workload (default 3; quick 2)")
+    parser.add_argument("--repeats", type=int, help="windows per backend and workload (default 5; quick 2)")
     parser.add_argument("--polls", type=int, help="counted syncs per kind in section 2 (default 100; quick 20)")
     parser.add_argument("--clients", type=int, default=10)
     parser.add_argument("--doc-kb", type=float, default=10)
@@ -345,7 +347,7 @@ def main(argv=None):
     parser.add_argument("--json", metavar="PATH", help="write every figure to PATH")
     args = parser.parse_args(argv)
     duration = args.duration or (1.5 if args.quick else 4.0)
-    repeats = args.repeats or (2 if args.quick else 3)
+    repeats = args.repeats or (2 if args.quick else 5)
     polls = args.polls or (20 if args.quick else 100)
     if duration <= 0 or duration > 600 or not 1 <= repeats <= 50 or not 1 <= polls <= 10_000 \
             or not 1 <= args.clients <= 200:
@@ -382,8 +384,8 @@ def main(argv=None):
                   "CPU; svc = emulator/Redis/memcached CPU; client = this load generator's CPU)"
                   % (time.monotonic() - started))
             report["http"] = http_section(setups, workloads, repeats, duration, args, doc_size, run_id)
-            print("(×noop: against the no-op Flask app on the same gunicorn; spread: (max-min)/median of srv "
-                  "µs/sync; syncs/core-s = 1e6 / srv µs/sync; memory runs 1 worker, its state being per process, "
+            print("(×noop: against the no-op Flask app on the same gunicorn; spread: min–max over the windows "
+                  "of srv µs/sync, then of each window's over the noop median; syncs/core-s = 1e6 / srv µs/sync; memory runs 1 worker, its state being per process, "
                   "so its syncs/s is not comparable; the clients share this machine's %s cores with the servers)"
                   % machine["nproc"])
             for setup in setups:  # free the CPU for section 2
