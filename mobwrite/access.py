@@ -166,9 +166,10 @@ class Guard:
         """What ``token`` (or no token) may do with ``doc``: edit, view or none."""
         return right_for(self.policy, self.verify(token) if token else None, doc)
 
-    def screen(self, actions):
+    def screen(self, actions, ip=None):
         """Raises limits.RateLimited; else the Screened actions. Refused
-        actions do not count against a document's edit limit."""
+        actions do not count against a document's edit limit. ``ip``: the
+        client's request, counted with the rest (see Limiter.check_request)."""
         screened = screen(actions, self.policy, self.verify)
-        self.limiter.check_request(screened.actions)
+        self.limiter.check_request(screened.actions, ip=ip)
         return screened

@@ -44,15 +44,24 @@ class LocalCounters:
 
 
 class RedisCounters:
+    """One command however many counters a request hits (a pipeline of
+    INCR and EXPIRE per key cost redis-py a command each to pack and parse)."""
+
+    _HIT = """
+    local out = {}
+    for i, key in ipairs(KEYS) do
+      out[i] = redis.call('INCR', key)
+      if out[i] == 1 then redis.call('EXPIRE', key, ARGV[1]) end
+    end
+    return out
+    """
+
     def __init__(self, client):
         self.client = client
+        self._hit = client.register_script(self._HIT)
 
     def hit(self, keys, slot, ttl):
-        pipe = self.client.pipeline(transaction=False)
-        for key in keys:
-            pipe.incr(key)
-            pipe.expire(key, ttl)
-        return pipe.execute()[0::2]
+        return [int(n) for n in self._hit(keys=keys, args=[ttl])]
 
 
 class MemcachedCounters:
@@ -120,35 +129,36 @@ class Limiter:
         if self.counters.hit([_key("ip", ip, slot)], slot, ttl)[0] > self.s.rate_ip:
             raise RateLimited("client %s" % ip, retry)
 
-    def check_request(self, actions, now=None):
+    def check_request(self, actions, now=None, ip=None):
         """A parsed request: its size, its users' request rate and new
-        names, its documents' edit rate."""
+        names, its documents' edit rate; and, given ``ip``, the request as
+        check_client counts it. Every counter is hit in one call to the
+        cache (a second only when a user opens a document new to it)."""
         docs = set(a.doc for a in actions)
         if self.s.max_docs_per_request and len(docs) > self.s.max_docs_per_request:
+            self.check_client(ip, now)
             raise RateLimited("a request of %d documents" % len(docs), 1)
         slot, retry, ttl = self._window(time.time() if now is None else now)
-        checks = []  # (key, limit, what)
+        checks = []  # (key, limit, what), in the order they are judged
+        if ip and self.s.rate_ip:
+            checks.append((_key("ip", ip, slot), self.s.rate_ip, "client %s" % ip))
         for user in dict.fromkeys(a.user for a in actions):
             checks.append((_key("user", user, slot), self.s.rate_user, "user %s" % user))
         for doc in dict.fromkeys(a.doc for a in actions if a.writes and not a.read_only):
             checks.append((_key("doc", doc, slot), self.s.rate_doc_edits, "edits of %r" % doc))
         checks = [c for c in checks if c[1]]
-        if self.s.max_names_per_user:
-            self._check_names(actions, slot, retry, ttl)
-        if not checks:
+        pairs = list(dict.fromkeys((a.user, a.doc) for a in actions)) if self.s.max_names_per_user else []
+        keys = [c[0] for c in checks] + [_key("pair", "%s\n%s" % p, slot) for p in pairs]
+        if not keys:
             return
-        for (key, limit, what), count in zip(checks, self.counters.hit([c[0] for c in checks], slot, ttl)):
+        counts = self.counters.hit(keys, slot, ttl)
+        for (key, limit, what), count in zip(checks, counts):
             if count > limit:
                 raise RateLimited(what, retry)
-
-    def _check_names(self, actions, slot, retry, ttl):
-        """Documents one user id opens per window: each new (user, doc) pair counts."""
-        pairs = list(dict.fromkeys((a.user, a.doc) for a in actions))
-        firsts = self.counters.hit([_key("pair", "%s\n%s" % p, slot) for p in pairs], slot, ttl)
-        new_users = [user for (user, _), n in zip(pairs, firsts) if n == 1]
-        if not new_users:
-            return
-        counts = self.counters.hit([_key("names", u, slot) for u in new_users], slot, ttl)
-        for user, count in zip(new_users, counts):
-            if count > self.s.max_names_per_user:
-                raise RateLimited("user %s's document names" % user, retry)
+        # Documents one user id opens per window: each new (user, doc) pair counts.
+        new_users = [user for (user, _), n in zip(pairs, counts[len(checks):]) if n == 1]
+        if new_users:
+            for user, count in zip(new_users, self.counters.hit([_key("names", u, slot) for u in new_users],
+                                                                 slot, ttl)):
+                if count > self.s.max_names_per_user:
+                    raise RateLimited("user %s's document names" % user, retry)

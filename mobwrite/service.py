@@ -34,14 +34,17 @@ class SyncService:
     def handle(self, text, client_ip=None):
         """Answer lines for one request's text (PROTOCOL.md); [] when there is
         nothing to say. Raises limits.RateLimited when over a limit."""
-        if self.guard is not None:
-            self.guard.limiter.check_client(client_ip)
         if not protocol.is_complete(text):
+            if self.guard is not None:
+                self.guard.limiter.check_client(client_ip)
             return []
-        return self._handle(text, depth=0)
+        return self._handle(text, depth=0, client_ip=client_ip)
 
-    def _handle(self, text, depth):
+    def _handle(self, text, depth, client_ip=None):
         request = protocol.parse(text)
+        if self.guard is not None and client_ip is not None and (request.fragments or not request.actions):
+            self.guard.limiter.check_client(client_ip)  # else counted with the actions, in one cache call
+            client_ip = None
         for fragment in request.fragments:
             joined = self._add_fragment(fragment, depth)
             if joined is not None:
@@ -50,7 +53,7 @@ class SyncService:
         if not request.actions:
             self._presence_lines(self._visible(infos, ()), ())  # a leaving page's beacon has no edit
             return []
-        screened = self.guard.screen(request.actions) if self.guard else access.Screened(request.actions, [], [])
+        screened = self.guard.screen(request.actions, client_ip) if self.guard else access.Screened(request.actions, [], [])
         infos = self._visible(infos, screened.actions)
         for note in screened.notes:
             log.warning(note)

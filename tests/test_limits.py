@@ -161,3 +161,35 @@ def test_with_the_cache_down_syncs_go_on(backend, request, tmp_path):
     answer = post(client, "u:a\nf:0:down\nR:0:hello\n\n")
     assert answer.status_code == 200, answer.get_data(as_text=True)
     assert post(client, "u:b\nf:0:down\nd:0:=0\n\n").get_data(as_text=True).endswith("d:0:+hello\n\n")
+
+
+class Recorded:
+    """The real counters, with each call's keys written down."""
+
+    def __init__(self, counters):
+        self.counters, self.calls = counters, []
+
+    def hit(self, keys, slot, ttl):
+        self.calls.append([key.split(":")[2] for key in keys])  # the kinds: ip, user, doc, pair, names
+        return self.counters.hit(keys, slot, ttl)
+
+
+def test_a_sync_hits_all_its_counters_in_one_cache_call(request, tmp_path):
+    """Each call is a round trip to Redis (3 per sync before: the IP, the
+    names, the user and document): one now, a second only when a user opens
+    a document new to it."""
+    server = request.getfixturevalue("redis_server")
+    app, client = gateway(request, tmp_path, redis_url=server.address, rate_ip=5, rate_user=100,
+                          rate_doc_edits=100, max_names_per_user=100)
+    limiter = app.extensions["mobwrite"].guard.limiter
+    limiter.counters = recorded = Recorded(limiter.counters)
+    assert post(client, "u:ann\nf:0:doc\nd:0:+Hi\n\n").status_code == 200
+    assert recorded.calls == [["ip", "user", "doc", "pair"], ["names"]]  # ann's first document
+    recorded.calls.clear()
+    assert post(client, "u:ann\nf:1:doc\nd:1:=2\n\n").status_code == 200
+    assert recorded.calls == [["ip", "user", "pair"]]  # a poll: no edit to count
+    recorded.calls.clear()
+    assert post(client, "b:frag 2 1 u%3Aann%0A\n\n").status_code == 200  # a fragment: the IP alone
+    assert post(client, "garbage\n\n").status_code == 200
+    assert recorded.calls == [["ip"], ["ip"]]
+    assert [post(client, "u:ann\nf:2:doc\nd:2:=2\n\n").status_code for _ in range(2)] == [200, 429]  # 5 a window
