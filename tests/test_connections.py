@@ -89,3 +89,19 @@ def test_one_memcached_connection(datastore_emulator, own_memcached):
     before = _settled_connections(own_memcached.address)  # the listener and this probe
     _exercise(_settings(datastore_emulator, memcached_hosts=own_memcached.address))
     assert _settled_connections(own_memcached.address) - before == 1
+
+
+def test_memcached_commands_go_out_at_once(memcached_server):
+    """TCP_NODELAY on the memcached sockets: pymemcache leaves Nagle's
+    algorithm on, and an edit on Datastore + memcached then waited for the
+    server's delayed ACK (47 ms p50, against 5 ms with Redis)."""
+    from mobwrite.stores.cache import open_cache
+
+    cache = open_cache(Settings(memcached_hosts=memcached_server.address))
+    try:
+        cache.client.set_many({b"a": b"1", b"b": b"2"})
+        assert cache.client.get_many([b"a", b"b"]) == {b"a": b"1", b"b": b"2"}
+        sockets = [client.sock for pooled in cache.client.clients.values() for client in pooled.client_pool._free_objs]
+        assert sockets and all(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for s in sockets)
+    finally:
+        cache.close()

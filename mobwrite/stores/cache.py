@@ -48,9 +48,12 @@ def open_cache(settings):
         # retry_attempts=0: a failing server raises at once, every time. With
         # retries it answered "not found" or False without raising while it was
         # being retried, which looked like an empty cache rather than an outage.
+        # no_delay: pymemcache leaves Nagle's algorithm on, and a command sent
+        # in two writes then waited for the server's delayed ACK: an edit on
+        # Datastore + memcached took 47 ms (p50) against 5 ms with Redis.
         return SharedCache("memcached", HashClient(memcached_servers(settings.memcached_hosts),
                                                    use_pooling=True, max_pool_size=8, connect_timeout=timeout,
-                                                   timeout=timeout, retry_attempts=0,
+                                                   timeout=timeout, retry_attempts=0, no_delay=True,
                                                    dead_timeout=settings.cache_retry))
     return None
 
