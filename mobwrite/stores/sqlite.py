@@ -113,7 +113,8 @@ class SqliteStore(Store):
     def poll(self, view_keys, docs, run):
         with self.transaction() as db:
             session = pieces_sql.Session(db)
-            outcome = run(*self._read(session, view_keys, docs))
+            views, texts = self._read(session, view_keys, docs)
+        outcome = run(views, texts)
         if outcome.changes_text:
             return None
         with self.transaction(immediate=True) as db:
