@@ -718,6 +718,12 @@ def run(services, clients=8, seconds=8.0, schedule=(), hooks=None, type_odds=0.5
         healthy = all(traffic.streak(g) >= HEALTHY for g in range(len(urls))) and recovered()
     final = services.read_text(doc)
     converged = converged and final == typists[0].doc.text
+    if not converged:  # what each client was left holding, so that a failure explains itself
+        errors.extend("client %s: client version %d, acknowledged %d, server version %d, delta ok %s, %d edits "
+                      "unacknowledged, text %s the stored one (%d characters against %d)"
+                      % (t.client.user, t.doc.client_version, t.doc.acked, t.doc.server_version, t.doc.delta_ok,
+                         len(t.doc.edit_stack), "equal to" if t.doc.text == final else "NOT equal to",
+                         len(t.doc.text), len(final or "")) for t in typists)
 
     faults = sorted(faults + hook_faults(), key=lambda f: f.started)
     _recoveries(faults, traffic.log, len(urls))
