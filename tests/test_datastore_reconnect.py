@@ -35,7 +35,7 @@ def test_the_store_answers_soon_after_datastore_is_back(monkeypatch, tmp_path):
         store.transact([], ["doc"], lambda views, texts: Outcome([], {}, set(), {"doc": "kept"}, [], set()))
         assert _texts(store) == {"doc": "kept"}
 
-        emulator.stop_and_wait()
+        assert emulator.stop_and_wait(), "the emulator had to be killed: its data may not be on disk"
         down = time.monotonic()
         while time.monotonic() - down < OUTAGE:  # each call fails fast, and only as unavailable
             with pytest.raises(StoreUnavailable):

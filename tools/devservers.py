@@ -28,32 +28,40 @@ class Server:
     def __init__(self, name, process, address, workdir=None):
         self.name, self.process, self.address, self.workdir = name, process, address, workdir
 
-    def stop(self):
+    def stop(self, timeout=10):
+        """SIGTERM the process group; SIGKILL it if the leader is still
+        there ``timeout`` seconds later. True: it exited by itself."""
+        clean = True
         if self.process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGTERM)
             try:
-                self.process.wait(10)
+                self.process.wait(timeout)
             except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
+                clean = False
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
         if self.workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
+        return clean
 
-    def stop_and_wait(self, timeout=20):
+    def stop_and_wait(self, timeout=60):
         """``stop()``, then wait until every process of the group has exited:
         the wrapper (gcloud) exits first, while the emulator's JVM may still
-        be writing its data and holding the port."""
-        self.stop()
+        be writing its data and holding the port. True: all exited by
+        themselves within ``timeout`` seconds; False: the rest was killed."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        clean = self.stop(timeout)
+        while clean and time.monotonic() < deadline:
             try:
                 os.killpg(self.process.pid, 0)
             except ProcessLookupError:
-                return
+                return True
             time.sleep(0.05)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
+        return False
 
     def log(self):
         path = os.path.join(self.workdir or "", "server.log")

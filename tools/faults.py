@@ -73,6 +73,7 @@ HOOKS = os.path.join(ROOT, "tools", "fault_hooks.py")
 PROJECT = "mobwrite-test"
 _PORT = re.compile(r":(\d+)(?=/|$)")  # a cache address's port: redis://host:PORT/0 or host:PORT
 STATUSES = ("200", "503", "500", "other 5xx", "other", "transport")
+EMULATOR_DRAIN = 1.0  # seconds between cutting the emulator off and stopping it: calls under way end
 HEALTHY = 5  # 200 answers in a row from a gateway: it has recovered (see the module docstring)
 
 
@@ -179,8 +180,10 @@ class Component:
 
     def stop(self):
         if self.server is not None:
-            self.server.stop_and_wait()
+            clean = self.server.stop_and_wait()
             self.server = None
+            if not clean:  # the emulator, say, may not have written its data out: say so, don't lose it quietly
+                raise RuntimeError("%s did not exit by itself after SIGTERM and was killed" % self.name)
 
     def restart(self):
         self.stop()
@@ -221,7 +224,7 @@ class Services:
     def __init__(self, store="sqlite", gateways=2, workers=2, emulator=None, cache=None, hooks=None,
                  env=None, project=PROJECT, gunicorn_args=(), cut_off=()):
         self.store, self.gateway_count, self.workers, self.cache = store, gateways, workers, cache
-        self.cut_off, self.proxy = tuple(cut_off), None
+        self.cut_off, self.proxy, self.emulator_proxy = tuple(cut_off), None, None
         self.gunicorn_args = tuple(gunicorn_args)
         self.project, self.hooks, self.extra_env = project, dict(hooks or {}), dict(env or {})
         self.workdir = tempfile.mkdtemp(prefix="mobwrite-faults-")
@@ -259,6 +262,8 @@ class Services:
         if self.store == "datastore" and self.emulator_address is None:
             emulator = self.add("emulator", persisted_emulator(os.path.join(self.workdir, "emulator"), self.project))
             self.emulator_address = emulator.address
+        if "emulator" in self.components:  # one that faults may stop: reached through a forwarder (see down)
+            self.emulator_proxy = TcpProxy(int(_PORT.search(self.emulator_address).group(1)))
         if self.cache:
             cache = self.add(self.cache, cache_component(self.cache))
             if self.cut_off:
@@ -290,7 +295,10 @@ class Services:
         if self.store == "sqlite":
             env["MOBWRITE_SQLITE_PATH"] = self.sqlite_path
         else:
-            env.update(DATASTORE_EMULATOR_HOST=self.emulator_address, DATASTORE_PROJECT_ID=self.project,
+            address = self.emulator_address
+            if self.emulator_proxy is not None:
+                address = _PORT.sub(":%d" % self.emulator_proxy.port, address)
+            env.update(DATASTORE_EMULATOR_HOST=address, DATASTORE_PROJECT_ID=self.project,
                        GOOGLE_CLOUD_PROJECT=self.project, MOBWRITE_DATASTORE_NAMESPACE=self.namespace)
         for name, variable in (("redis", "REDIS_CACHE_URL"), ("memcached", "MEMCACHED_HOSTS")):
             if name in self.components:
@@ -303,12 +311,23 @@ class Services:
     # -- what the schedule's callables use
 
     def down(self, name):
-        """Stop component ``name`` (it keeps its port for ``up``)."""
+        """Stop component ``name`` (it keeps its port for ``up``).
+
+        The emulator is cut off from the gateways first, and stopped once
+        the calls under way have failed: it writes its data to disk as it
+        stops, and a commit it acknowledged meanwhile could miss that write.
+        That loss would be the emulator's (Cloud Datastore does not restart
+        and forget), and it is not what these runs are about."""
+        if name == "emulator" and self.emulator_proxy is not None:
+            self.emulator_proxy.cut()
+            time.sleep(EMULATOR_DRAIN)
         self.components[name].stop()
 
     def up(self, name):
         """Start component ``name`` again; returns once it answers."""
         self.components[name].start()
+        if name == "emulator" and self.emulator_proxy is not None:
+            self.emulator_proxy.heal()
 
     def restart(self, name):
         self.components[name].restart()
@@ -392,8 +411,9 @@ class Services:
         for gateway in live:
             with contextlib.suppress(Exception):
                 gateway.stop()
-        if self.proxy is not None:
-            self.proxy.close()
+        for proxy in (self.proxy, self.emulator_proxy):
+            if proxy is not None:
+                proxy.close()
         for name, component in reversed(list(self.components.items())):
             if name not in self.shared:
                 with contextlib.suppress(Exception):
