@@ -66,10 +66,15 @@ def converge(editors, timeout=SYNC_TIMEOUT_MS / 1000):
 
 
 def type_at(page, where, text):
-    """Click into the textarea, move to its start or end, and type like a user."""
+    """Click into the textarea, move to its start or end, and type like a
+    user; then see that the keys reached it. On a loaded machine a click can
+    land while the layout still moves, and the keys would go elsewhere."""
     page.click("#text")
+    page.focus("#text")
     page.keyboard.press("Control+Home" if where == "start" else "Control+End")
     page.keyboard.type(text)
+    page.wait_for_function("(typed) => document.getElementById('text').value.includes(typed)", arg=text,
+                           timeout=SYNC_TIMEOUT_MS)
 
 
 def utf16_len(text):
