@@ -39,6 +39,8 @@ from typing import NamedTuple
 
 from diff_match_patch import diff_match_patch
 
+from . import spans
+
 DIFF_DELETE, DIFF_INSERT, DIFF_EQUAL = -1, 1, 0
 
 # The same set as the JS client's merge (static_src/client/merge.js). NUL
@@ -90,18 +92,108 @@ def merge3(dmp, base, client, master):
     if client == base:
         return Merged(master, [])
     deadline = time.time() + MERGE_DIFF_SECONDS
-    base_tokens, client_tokens, master_tokens = _tokens(base), _tokens(client), _tokens(master)
+    head, tail = _shared_ends(base, client, master)
+    if head:
+        # A tail too short to be left out only makes the middles longer.
+        merged = _merge_middles(base, client, master, head, tail, deadline)
+        if merged is None and tail:
+            merged = _merge_middles(base, client, master, head, 0, deadline)
+        if merged is not None:
+            return merged
+    return _merge(_tokens(base), _tokens(client), _tokens(master), deadline)
+
+
+def _merge_middles(base, client, master, head, tail, deadline):
+    """merge3 of the texts without their shared ``head`` and ``tail``
+    characters, or None where that might not be the whole texts' merge."""
+    middles = [t[head:len(t) - tail] for t in (base, client, master)]
+    longest = max(map(len, middles))
+    if longest > head or (tail and longest > tail):
+        return None  # the ends would hardly have more words than a middle: not worth a try
+    tokens = [_tokens(m) for m in middles]
+    words = max(len(t) // 2 for t in tokens)  # more than any one edit holds
+    if not _has_words(base[:head], words + 1, from_end=True):
+        return None
+    if tail and not _has_words(base[len(base) - tail:], words + 1):
+        return None
+    try:
+        middle = _merge(*tokens, deadline, True, bool(tail))
+    except _Unfenced:
+        return None
+    return Merged(base[:head] + middle.text + base[len(base) - tail:], middle.dropped)
+
+
+def _merge(base_tokens, client_tokens, master_tokens, deadline, head_cut=False, tail_cut=False):
+    """merge3 of three tokenized texts (or middles: see _shared_ends)."""
     codes = {}  # shared, so equal tokens have equal codes in all three
     try:
         coded, master_coded, client_coded = (_encode(t, codes) for t in (base_tokens, master_tokens, client_tokens))
     except _TooManyTokens:
         # Too big to merge by words: each side is one hunk, so theirs stands.
-        return Merged(master, [(base, client)])
-    theirs = _script(base_tokens, master_tokens, coded, master_coded, deadline)
-    ours = _script(base_tokens, client_tokens, coded, client_coded, deadline)
+        return Merged("".join(master_tokens), [("".join(base_tokens), "".join(client_tokens))])
+    theirs = _script(base_tokens, master_tokens, coded, master_coded, deadline, head_cut, tail_cut)
+    ours = _script(base_tokens, client_tokens, coded, client_coded, deadline, head_cut, tail_cut)
     kept, dropped = _resolve(ours, theirs, len(base_tokens))
     out = _assemble(base_tokens, theirs, kept)
     return Merged("".join(out), [("".join(base_tokens[h.start:h.end]), "".join(h.tokens)) for h in dropped])
+
+
+# Shared ends. Edits are local, and tokenizing the whole of a 10 KB text
+# three times cost more than the rest of a merge, so the text the three
+# share at each end is left out. The merge of what remains (the middles)
+# is the merge of the whole, hunk for hunk, because:
+# - each middle starts (and, if a tail is left out, ends) with a word all
+#   three share, so every gap diff lies between matched words, as it would
+#   in the whole texts;
+# - the word diff is fenced in by the edge codes where an end is left out:
+#   no edit slides over a fence, and in the whole texts diff-match-patch's
+#   cleanup cannot slide one over the shared ends either, since it only
+#   moves an edit over a whole equality and the ends have more words than
+#   any edit (checked; an end too short is not left out);
+# - with a tail left out, the word diff's common prefix stops inside the
+#   middles (_Unfenced if not: in the whole texts it would run into the tail).
+# tests/test_merge.py checks each point against whole-text merges.
+_CUT_SCAN = 256  # characters searched back for a cut; a longer word is not cut around
+
+
+class _Unfenced(Exception):
+    """The middles' diff would not be the whole texts' diff."""
+
+
+def _shared_ends(base, client, master):
+    """``(head, tail)``: how many characters of the three texts' shared
+    start and end can be left out of a merge (0: none)."""
+    prefix = min(spans.common_prefix(base, client), spans.common_prefix(base, master))
+    n, starts = len(base), lambda i: base[i - 1] in _SPACE and base[i] not in _SPACE
+    first = _cut_back(prefix, starts)  # the word the first change is in, or just after
+    head = _cut_back(first, starts)    # the shared word before it: the middles start with it
+    if not head:
+        return 0, 0
+    limit = min(len(base), len(client), len(master)) - first
+    suffix = min(spans.common_suffix(base, client, limit), spans.common_suffix(base, master, limit))
+    ends = lambda t: base[n - t] in _SPACE and base[n - t - 1] not in _SPACE
+    return head, _cut_back(_cut_back(suffix, ends), ends)
+
+
+def _cut_back(shared, fits):
+    """The largest k < ``shared`` (0 if none within _CUT_SCAN) where ``fits(k)``."""
+    for k in range(shared - 1, max(0, shared - 1 - _CUT_SCAN), -1):
+        if fits(k):
+            return k
+    return 0
+
+
+def _has_words(text, n, from_end=False):
+    """Has ``text`` ``n`` words or more? Looks at no more of it than it must,
+    from its start (or end)."""
+    width = 64
+    while True:
+        window = text[-width:] if from_end else text[:width]
+        if sum(1 for part in _TOKEN.findall(window) if part[0] not in _SPACE) >= n:
+            return True
+        if len(window) == len(text):
+            return False
+        width *= 4
 
 
 class Hunk(NamedTuple):
@@ -139,8 +231,10 @@ def _encode(tokens, codes):
     return "".join(map(codes.__getitem__, keys))
 
 
-def _script(base_tokens, side_tokens, base_coded, side_coded, deadline):
-    """A side's hunks over base token positions, in order.
+def _script(base_tokens, side_tokens, base_coded, side_coded, deadline, head_cut=False, tail_cut=False):
+    """A side's hunks over base token positions, in order. ``head_cut``,
+    ``tail_cut``: the texts had their shared start, end left out, and the
+    word diff is fenced in at that end (see _shared_ends).
 
     Words are matched first, on their own: in one diff of all tokens a
     matched gap counts as much as a matched word, so a minimal diff may keep
@@ -149,12 +243,26 @@ def _script(base_tokens, side_tokens, base_coded, side_coded, deadline):
     pure: "a b" -> "a x b" adds " x", it does not replace the " ")."""
     runs = []  # (base word, side word, count): runs of words matched in order
     b = s = 0  # word indices; word k is token 2k + 1
-    for op, chars in _diff(base_coded[1::2], side_coded[1::2], deadline):
+    base_words, side_words = base_coded[1::2], side_coded[1::2]
+    if tail_cut and base_words != side_words and (base_words.startswith(side_words)
+                                                  or side_words.startswith(base_words)):
+        raise _Unfenced()
+    if head_cut:  # the edge gaps' codes: no word has them
+        base_words, side_words, b, s = base_coded[0] + base_words, side_coded[0] + side_words, -1, -1
+    if tail_cut:
+        base_words, side_words = base_words + base_coded[-1], side_words + side_coded[-1]
+    for op, chars in _diff(base_words, side_words, deadline):
         n = len(chars)
         if op == DIFF_EQUAL:
             runs.append((b, s, n))
         b += n if op != DIFF_INSERT else 0
         s += n if op != DIFF_DELETE else 0
+    # The fences matched each other, first and last: out of the runs with them.
+    if head_cut:
+        runs[0] = (0, 0, runs[0][2] - 1)
+    if tail_cut:
+        runs[-1] = runs[-1][:2] + (runs[-1][2] - 1,)
+    runs = [run for run in runs if run[2]]
     hunks = []
 
     def between(b0, s0, b1, s1):  # the tokens between two matched words (or the ends)

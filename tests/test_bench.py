@@ -75,6 +75,16 @@ def test_words():
         assert row and int(row.group(1)) > 0 and int(row.group(2)) <= int(row.group(1)), out
 
 
+def test_merge():
+    """``bench.merge`` at its smallest: a row per size and placement, and
+    every case merged alike both ways (the bench exits non-zero if not)."""
+    out = run_bench(["-m", "bench.merge", "--cases", "2", "--repeats", "1", "--sizes", "1000,10000"], timeout=120)
+    table = rows(out, "size ")
+    assert [(r[0], r[2]) for r in table] == [("1000", "near theirs"), ("1000", "anywhere"),
+                                             ("10000", "near theirs"), ("10000", "anywhere")], out
+    assert all(float(r[-1]) > 0 for r in table)
+
+
 def test_fuzz():
     """``bench.fuzz`` at 300 cases: a row per target and the total, every
     count of problems 0 (exit status 0), the seed printed for a rerun."""

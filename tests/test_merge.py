@@ -7,12 +7,14 @@ import os
 import json
 import pathlib
 import random
+import time
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import assume, given, settings, strategies as st
 
 from mobwrite.config import Settings
 from mobwrite.delta import make_dmp
+from mobwrite import merge as merge_module
 from mobwrite.merge import merge, merge3
 
 DMP = make_dmp(Settings.diff_timeout)  # the server's own settings: the merge must not depend on them
@@ -159,3 +161,86 @@ def test_any_texts_merge_into_words_of_the_three(base, ours, theirs):
     assert set(merged.split()) <= set(base.split()) | set(ours.split()) | set(theirs.split())
     assert merge(DMP, base, base, theirs) == theirs
     assert merge(DMP, base, ours, base) == ours
+
+
+MIDDLE = st.text(alphabet="ab \n", max_size=8)
+# Shared ends: a few repeated words, from none to enough to be left out.
+WORDS = st.lists(st.tuples(st.sampled_from(["a", "b", "aa", "ab"]), st.sampled_from([" ", "  ", "\n", " \n"])),
+                 max_size=10).map(lambda pairs: "".join(w + g for w, g in pairs))
+ENDS = st.tuples(st.sampled_from(["", " "]), WORDS).map("".join)
+
+
+def _whole(base, ours, theirs):
+    tokens = [merge_module._tokens(t) for t in (base, ours, theirs)]
+    return merge_module._merge(*tokens, time.time() + 60)
+
+
+@settings(max_examples=int(os.environ.get("MOBWRITE_MERGE_EXAMPLES", 2000)), deadline=None, derandomize=True)
+@given(ENDS, ENDS, MIDDLE, MIDDLE, MIDDLE)
+def test_leaving_out_the_shared_ends_changes_nothing(head, tail, base, ours, theirs):
+    """merge3 merges only what lies between the ends the three texts share.
+    On repetitive texts, where diffs could match across the cut, the text
+    and the dropped hunks are still those of merging the whole texts."""
+    texts = [head + middle + tail for middle in (base, ours, theirs)]
+    assume(len(set(texts)) == 3)  # otherwise merge3 answers before it tokenizes anything
+    assert merge3(DMP, *texts) == _whole(*texts)
+
+
+def test_an_edit_that_repeats_all_before_it_is_placed_as_in_the_whole_text():
+    """In the whole text, diff-match-patch slides our insert of "a b" over
+    the equal "a b" before it, to the first word; were the head (20 spaces)
+    left out, it would stay after "b" and go after theirs ("x"). The head
+    has fewer words than the middle, so the whole text is merged."""
+    texts = (" " * 20 + "a b c", " " * 20 + "a b a b c", " " * 20 + "a b x c")
+    assert merge3(DMP, *texts) == _whole(*texts) == (" " * 20 + "a b a b x c", [])
+
+
+def test_at_the_very_end_the_middles_are_not_fenced_in():
+    """No tail is left out here (theirs changes the last word). In the whole
+    text the word diff has no fence at the end, and a fence there would
+    place one of their edits elsewhere (found by random search with one)."""
+    texts = (" aaa a    a a aa  aaaa a  aaaa    aa  a  a  a a a    aa  aa aa    a a   a ",
+             " aaa a    a a aa  aaaa a  aaaa    aa  a  a  a a a    aa  aa aa   a aaaa   a ",
+             " aaa a    a a aa  aaaa a  aaaa    aa  a  a  a a a    aa  aa aa     aa a")
+    assert merge_module._shared_ends(*texts)[1] == 0
+    assert merge3(DMP, *texts) == _whole(*texts)
+
+
+def test_a_tail_of_spaces_alone_is_not_left_out():
+    """The mirror image: the tail holds no word, so in the whole text the
+    word diff's last equality ends at the last word, and an edit that
+    starts with all of it may be slid over it (found by random search)."""
+    z, pad = "z " * 8, " " * 20
+    texts = (z + "b b c c b b" + pad, z + "b b c c c c b b b" + pad, z + "b b c b c b b b b" + pad)
+    assert merge_module._shared_ends(*texts)[1] > 0
+    assert merge3(DMP, *texts) == _whole(*texts)
+
+
+# Found by random search with _script's prefix check taken out: in each,
+# one middle's words are the start of the other's, so in the whole texts
+# the word diff's common prefix runs on into the tail.
+RUNS_INTO_THE_TAIL = [
+    ("     aa a a    aa aaa   a aaa  aa  aa   aa   a a a a  a a a aaa aaaaa aa  aa    a  a   aa a  a     aa  a aaaaa",
+     "     aa a a    aa aaa   a aaa  aa  aa   aa   a a  a  a a a aaa aaaaa aa  aa    a  a   aa a  a     aa  a aaaaa",
+     "     aa a a    aa aaa   a aaa  aa  aa   aa  a a a  a a a aaa aaaaa aa  aa    a  a   aa a  a     aa  a aaaaa"),
+    (" a aaaa  aa   a aa     a a     aaa       a a   a aaa  aaaa  aa a   a a a aa a a  aaa    a  a a a a aaaa  a",
+     " a aaaa  aa   a aa     a a     aaa       a a   a aaa  aaaa  aa     a a a aa a a  aaa    a  a a a a aaaa  a",
+     " a aaaa  aa   a aa     a a     aaa       a a   a aaa  aaaa  aa a  a a  a a a aa a a  aaa    a  a a a a aaaa  a"),
+]
+
+
+@pytest.mark.parametrize("texts", RUNS_INTO_THE_TAIL)
+def test_where_the_word_diff_would_run_into_the_tail_the_whole_text_is_merged(texts):
+    assert merge3(DMP, *texts) == _whole(*texts)
+
+
+def test_a_small_edit_on_a_long_text_is_merged_between_the_shared_ends():
+    """The common case, edits far apart in a 40 KB text: only what lies
+    between the first and last places the three differ is tokenized."""
+    base = " ".join("w%d" % i for i in range(8_000))
+    ours, theirs = base.replace(" w100 ", " w100 ours "), base.replace(" w7000 ", " w7000 theirs ")
+    head, tail = merge_module._shared_ends(base, ours, theirs)
+    assert 0 < head < base.index("w100 ") and 0 < tail < len(base) - base.index("w7000 ") - len("w7000")
+    merged = merge3(DMP, base, ours, theirs)
+    assert merged == _whole(base, ours, theirs)
+    assert merged.text == base.replace(" w100 ", " w100 ours ").replace(" w7000 ", " w7000 theirs ")
