@@ -66,7 +66,7 @@ import requests
 
 from mobwrite.client import Client
 from tools import devservers
-from tools.tcpproxy import TcpProxy
+from tools.tcpproxy import ProxyProcess
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HOOKS = os.path.join(ROOT, "tools", "fault_hooks.py")
@@ -263,11 +263,11 @@ class Services:
             emulator = self.add("emulator", persisted_emulator(os.path.join(self.workdir, "emulator"), self.project))
             self.emulator_address = emulator.address
         if "emulator" in self.components:  # one that faults may stop: reached through a forwarder (see down)
-            self.emulator_proxy = TcpProxy(int(_PORT.search(self.emulator_address).group(1)))
+            self.emulator_proxy = ProxyProcess(int(_PORT.search(self.emulator_address).group(1)))
         if self.cache:
             cache = self.add(self.cache, cache_component(self.cache))
             if self.cut_off:
-                self.proxy = TcpProxy(int(_PORT.search(cache.address).group(1)))
+                self.proxy = ProxyProcess(int(_PORT.search(cache.address).group(1)))
         self.gateways = [None] * self.gateway_count
         errors = []
 

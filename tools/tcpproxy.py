@@ -4,10 +4,14 @@ partition between one process and a service, for outage tests.
     proxy = TcpProxy(upstream_port)      # clients connect to proxy.port
     proxy.cut()                          # open connections drop, new ones are refused
     proxy.heal()
+
+``ProxyProcess`` is the same in a process of its own.
 """
 
 import contextlib
 import socket
+import subprocess
+import sys
 import threading
 
 
@@ -73,3 +77,52 @@ def _close(sock):
         sock.shutdown(socket.SHUT_RDWR)
     with contextlib.suppress(OSError):
         sock.close()
+
+
+class ProxyProcess:
+    """A TcpProxy in a process of its own, with the same cut, heal and
+    close: forwarding then never waits for this process's GIL, which the
+    fault harness's simulated users (threads) hold most of the time."""
+
+    def __init__(self, upstream_port, host="127.0.0.1"):
+        self.process = subprocess.Popen([sys.executable, __file__, str(upstream_port), host], text=True,
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.port = int(self.process.stdout.readline())
+
+    def _tell(self, command):
+        """Returns once the proxy has done it."""
+        self.process.stdin.write(command + "\n")
+        self.process.stdin.flush()
+        if self.process.stdout.readline().strip() != "ok":
+            raise RuntimeError("the TCP proxy did not %s" % command)
+
+    def cut(self):
+        self._tell("cut")
+
+    def heal(self):
+        self._tell("heal")
+
+    def close(self):
+        if self.process.poll() is None:
+            with contextlib.suppress(OSError):
+                self.process.stdin.close()  # its end of input: it closes everything and exits
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def main(argv):
+    """``tcpproxy.py UPSTREAM_PORT [HOST]``: prints its port, then takes
+    "cut" and "heal" lines, answering "ok" to each, until its input ends."""
+    proxy = TcpProxy(int(argv[0]), *argv[1:2])
+    print(proxy.port, flush=True)
+    for line in sys.stdin:
+        {"cut": proxy.cut, "heal": proxy.heal}[line.strip()]()
+        print("ok", flush=True)
+    proxy.close()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
