@@ -11,6 +11,20 @@ from builds import run_build
 from main import create_app
 from tools import devservers
 
+# The files that take longest (`--durations`), longest first. pytest-xdist
+# hands whole files out in collection order (pyproject.toml turns off its
+# reordering by test count, which put these few-test files last), so the
+# two workers start on them and the short files fill in around them
+# instead of one worker running a long file alone at the end.
+SLOWEST_FILES = ("test_bench.py", "test_bench_sync.py", "test_faults.py", "test_bench_browser.py",
+                 "test_multiprocess.py", "test_merge.py", "test_appengine.py", "test_bench_push.py",
+                 "test_datastore_reconnect.py", "test_store_equivalence.py", "test_cache_outage.py")
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: place for place, name in enumerate(SLOWEST_FILES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(SLOWEST_FILES)))  # stable: the rest keep their order
+
 
 @pytest.fixture(scope="session")
 def datastore_emulator(monkeypatch_session):
