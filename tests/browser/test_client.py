@@ -141,6 +141,7 @@ def test_the_interval_follows_the_original_curve(site, open_page, doc_name):
     type_at_end(b, "y")
     b.evaluate("mobwrite.syncNow()")
     wait_text(a, "xy")
+    a.wait_for_function("intervals.length > 1", timeout=10_000)  # the text lands before the interval is set
     assert 3000 - 560 in [round(v) for v in a.evaluate("intervals")], a.evaluate("intervals")
 
 
