@@ -16,7 +16,7 @@ from mobwrite.config import Settings
 from simulation import Typist, find_all
 from tools import devservers
 
-USERS, ROUNDS = 8, 120  # about 500 words typed at once; tests/test_faults.py adds kills and outages
+USERS, ROUNDS = 8, 80  # about 320 words typed at once; tests/test_faults.py adds kills and outages
 
 
 @pytest.fixture(params=["datastore"])
