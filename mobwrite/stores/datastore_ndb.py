@@ -54,18 +54,6 @@ def key_name(prefix, name):
     return "#" + prefix + hashlib.sha256(name.encode("utf-8")).hexdigest()
 
 
-# Key names carry a prefix so no user-chosen name can hit Datastore's
-# reserved pattern __*__; one that would pass Datastore's 1,500-byte limit
-# (two 256-character names of 4-byte characters would) is hashed instead.
-_MAX_KEY_BYTES = 1500
-
-
-def key_name(prefix, name):
-    if len(name.encode("utf-8")) + len(prefix) <= _MAX_KEY_BYTES:
-        return prefix + name
-    return "#" + prefix + hashlib.sha256(name.encode("utf-8")).hexdigest()
-
-
 def add_fragment(fragment, ttl, retries):
     def attempt():
         key = ndb.Key(Buffer, key_name("b:", "%s\n%d" % (fragment.id, fragment.size)))
