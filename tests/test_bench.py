@@ -85,6 +85,19 @@ def test_merge():
     assert all(float(r[-1]) > 0 for r in table)
 
 
+def test_floors():
+    """``bench.floors`` at its smallest: every call measured on the real
+    emulator, Redis and memcached, a positive CPU figure for each."""
+    out = run_bench(["-m", "bench.floors", "--calls", "5", "--repeats", "1", "--warm-up", "5"], timeout=120)
+    assert "could not start" not in out
+    table = rows(out, "call ")
+    assert [r[0] for r in table] == [
+        "Datastore Lookup (view + text), gRPC", "Datastore Commit (10 KB view), gRPC",
+        "Lookup that begins + Rollback, gRPC", "Datastore Lookup (view + text), HTTP",
+        "Datastore Commit (10 KB view), HTTP", "Redis GET (20 KB)", "memcached get (20 KB)"], out
+    assert all(float(r[1]) > 0 and float(r[3]) > 0 for r in table), out
+
+
 def test_fuzz():
     """``bench.fuzz`` at 300 cases: a row per target and the total, every
     count of problems 0 (exit status 0), the seed printed for a rerun."""

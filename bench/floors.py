@@ -1,0 +1,146 @@
+"""What one call to a backing service costs the gateway's process in CPU,
+in process, without HTTP: the floor under bench.gateway's µs per sync.
+
+    python3 -m bench.floors            # about a minute
+    python3 -m bench.floors --quick    # a few seconds
+
+A Datastore sync needs two calls (an edit: Lookup that begins the
+transaction, then Commit; an idle poll without a cache: Lookup, then
+Commit of its view; with a cache: cache reads and writes, then Commit),
+so whatever a call costs here, a sync costs at least twice, before any
+request handling or diffing. Measured: Lookup of a 10 KB view and its
+text, Commit of a 10 KB view, and a Lookup that begins a transaction then
+its Rollback, on the gRPC stub the store uses (``stores/datastore_rpc``),
+and the same Lookup and Commit as protobuf over plain HTTP/1.1 on one
+kept-alive connection (the other transport Datastore offers, which
+google-cloud-datastore calls ``_http``), to see what a change of
+transport could save; then a Redis GET and a memcached get of 20 KB. CPU
+is this process's (every thread, gRPC's included), per call: the median
+of ``--repeats`` passes of ``--calls`` calls, with its spread. The
+emulator's own CPU is not counted: Cloud Datastore's would not be ours.
+"""
+
+import argparse
+import http.client
+import os
+import statistics
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from bench import common  # noqa: E402  (after the path fix)
+from mobwrite.stores import datastore_rpc as rpcs  # noqa: E402
+
+SHADOW = "x" * 10240
+
+
+def measure(call, calls, repeats, warm_up):
+    """(median CPU µs, median wall µs, CPU runs) per call."""
+    for _ in range(warm_up):  # the emulator's JIT: its first calls are slower, and so ours (see README)
+        call()
+    runs = []
+    for _ in range(repeats):
+        cpu, wall = time.process_time(), time.perf_counter()
+        for _ in range(calls):
+            call()
+        runs.append(((time.process_time() - cpu) / calls * 1e6, (time.perf_counter() - wall) / calls * 1e6))
+    return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs), [r[0] for r in runs]
+
+
+class HttpDatastore:
+    """Lookup and Commit as protobuf over HTTP/1.1 (what the emulator and
+    Cloud Datastore also accept), on one connection kept alive."""
+
+    def __init__(self, address, project):
+        host, port = address.rsplit(":", 1)
+        self.connection, self.project = http.client.HTTPConnection(host, int(port), timeout=30), project
+
+    def call(self, method, request, response_class):
+        self.connection.request("POST", "/v1/projects/%s:%s" % (self.project, method), request.SerializeToString(),
+                                {"Content-Type": "application/x-protobuf"})
+        answer = self.connection.getresponse()
+        body = answer.read()
+        if answer.status != 200:
+            raise RuntimeError("HTTP %d from the emulator: %r" % (answer.status, body[:200]))
+        return response_class.FromString(body)
+
+
+def datastore_calls(services):
+    """(label, call) of every Datastore row, on a view and text just written."""
+    from google.cloud import ndb
+    client = ndb.Client(project=common.PROJECT)
+    client.stub = rpcs.make_stub(client)
+    rpc = rpcs.Rpc(client)
+    view, text = rpc.key("View", "v:floor"), rpc.key("Text", "t:floor")
+
+    def view_entity():
+        return rpcs.entity(view, doc="floor", shadow=rpcs.Text(SHADOW), state=b"{}")
+
+    rpc.commit([view_entity(), rpcs.entity(text, doc="floor", text=rpcs.Text(SHADOW))], [])
+    plain = HttpDatastore(services.emulator.address, common.PROJECT)
+    lookup_request = rpcs.LookupRequest(project_id=common.PROJECT, keys=[view, text])
+    if len(plain.call("lookup", lookup_request, rpcs.LookupResponse).found) != 2:
+        raise SystemExit("the HTTP Lookup did not find what the gRPC Commit wrote")
+    return [
+        ("Datastore Lookup (view + text), gRPC", lambda: rpc.lookup([view, text])),
+        ("Datastore Commit (10 KB view), gRPC", lambda: rpc.commit([view_entity()], [])),
+        ("Lookup that begins + Rollback, gRPC", lambda: rpc.rollback(rpc.lookup([view], begin=True)[1])),
+        ("Datastore Lookup (view + text), HTTP", lambda: plain.call("lookup", lookup_request, rpcs.LookupResponse)),
+        ("Datastore Commit (10 KB view), HTTP", lambda: plain.call("commit", rpcs.CommitRequest(
+            project_id=common.PROJECT, mode=rpcs.CommitRequest.NON_TRANSACTIONAL,
+            mutations=[rpcs.Mutation(upsert=view_entity())]), rpcs.CommitResponse)),
+    ]
+
+
+def cache_calls(services):
+    calls = []
+    value = b"x" * 20480
+    if services.redis is not None:
+        import redis
+        client = redis.Redis.from_url(services.redis.address)
+        client.set("floor", value)
+        calls.append(("Redis GET (20 KB)", lambda: client.get("floor")))
+    if services.memcached is not None:
+        from pymemcache.client.base import Client
+        host, port = services.memcached.address.rsplit(":", 1)
+        mc = Client((host, int(port)))
+        mc.set("floor", value)
+        calls.append(("memcached get (20 KB)", lambda: mc.get("floor")))
+    return calls
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="100 calls, 3 passes")
+    parser.add_argument("--calls", type=int, help="calls per pass (default 400; quick 100)")
+    parser.add_argument("--repeats", type=int, help="passes per row (default 5; quick 3)")
+    parser.add_argument("--warm-up", type=int, default=300, help="calls before a row is measured (default 300)")
+    parser.add_argument("--json", metavar="PATH", help="write every figure to PATH")
+    args = parser.parse_args(argv)
+    calls = args.calls or (100 if args.quick else 400)
+    repeats = args.repeats or (3 if args.quick else 5)
+    if not 1 <= calls <= 100_000 or not 1 <= repeats <= 50 or not 0 <= args.warm_up <= 100_000:
+        parser.error("calls, repeats or warm-up out of range")
+    started, machine = time.monotonic(), common.machine_line()
+    print("MobWrite call floors: gateway-process CPU per call to a backing service, in process, "
+          "%d calls x %d passes per row" % (calls, repeats))
+    common.print_machine(machine)
+    report, rows = {"machine": machine, "calls": calls, "repeats": repeats, "rows": []}, []
+    with common.Services() as services:
+        services.start_backing(datastore=True, redis=True, memcached=True)
+        found = (datastore_calls(services) if services.emulator is not None else []) + cache_calls(services)
+        for label, call in found:
+            cpu, wall, runs = measure(call, calls, repeats, args.warm_up)
+            rows.append([label, "%.0f" % cpu, common.spread(runs), "%.0f" % wall])
+            report["rows"].append({"call": label, "cpu_us": cpu, "wall_us": wall, "cpu_runs": runs})
+    print()
+    print(common.table(["call", "CPU µs", "spread", "wall µs"], rows))
+    print("(CPU: this process, every thread; the emulator's, Redis's and memcached's own CPU not counted)")
+    common.finish(report, started, args.json)
+
+
+if __name__ == "__main__":
+    main()
