@@ -18,6 +18,11 @@ transport could save; then a Redis GET and a memcached get of 20 KB. CPU
 is this process's (every thread, gRPC's included), per call: the median
 of ``--repeats`` passes of ``--calls`` calls, with its spread. The
 emulator's own CPU is not counted: Cloud Datastore's would not be ours.
+
+On loopback the emulator answers in a millisecond or two; Cloud Datastore
+takes longer, and a gRPC call's CPU grows with its wait. ``--latency-ms
+30,...`` measures the Datastore rows again behind a forwarder (its own
+process, ``tools/tcpproxy.ProxyProcess``) that holds every answer that long.
 """
 
 import argparse
@@ -33,6 +38,7 @@ if ROOT not in sys.path:
 
 from bench import common  # noqa: E402  (after the path fix)
 from mobwrite.stores import datastore_rpc as rpcs  # noqa: E402
+from tools.tcpproxy import ProxyProcess  # noqa: E402
 
 SHADOW = "x" * 10240
 
@@ -68,9 +74,11 @@ class HttpDatastore:
         return response_class.FromString(body)
 
 
-def datastore_calls(services):
-    """(label, call) of every Datastore row, on a view and text just written."""
+def datastore_calls(address, suffix=""):
+    """(label, call) of every Datastore row, on a view and text just written,
+    with the emulator at ``address``."""
     from google.cloud import ndb
+    os.environ["DATASTORE_EMULATOR_HOST"] = address  # what ndb's client connects to
     client = ndb.Client(project=common.PROJECT)
     client.stub = rpcs.make_stub(client)
     rpc = rpcs.Rpc(client)
@@ -80,11 +88,11 @@ def datastore_calls(services):
         return rpcs.entity(view, doc="floor", shadow=rpcs.Text(SHADOW), state=b"{}")
 
     rpc.commit([view_entity(), rpcs.entity(text, doc="floor", text=rpcs.Text(SHADOW))], [])
-    plain = HttpDatastore(services.emulator.address, common.PROJECT)
+    plain = HttpDatastore(address, common.PROJECT)
     lookup_request = rpcs.LookupRequest(project_id=common.PROJECT, keys=[view, text])
     if len(plain.call("lookup", lookup_request, rpcs.LookupResponse).found) != 2:
         raise SystemExit("the HTTP Lookup did not find what the gRPC Commit wrote")
-    return [
+    return [(label + suffix, call) for label, call in [
         ("Datastore Lookup (view + text), gRPC", lambda: rpc.lookup([view, text])),
         ("Datastore Commit (10 KB view), gRPC", lambda: rpc.commit([view_entity()], [])),
         ("Lookup that begins + Rollback, gRPC", lambda: rpc.rollback(rpc.lookup([view], begin=True)[1])),
@@ -92,7 +100,18 @@ def datastore_calls(services):
         ("Datastore Commit (10 KB view), HTTP", lambda: plain.call("commit", rpcs.CommitRequest(
             project_id=common.PROJECT, mode=rpcs.CommitRequest.NON_TRANSACTIONAL,
             mutations=[rpcs.Mutation(upsert=view_entity())]), rpcs.CommitResponse)),
-    ]
+    ]]
+
+
+class _Forwarder(ProxyProcess):
+    """A ProxyProcess that ``Services`` can stop with the rest."""
+
+    def __init__(self, address, delay):
+        host, port = address.rsplit(":", 1)
+        super().__init__(int(port), host, delay)
+
+    def stop(self):
+        self.close()
 
 
 def cache_calls(services):
@@ -118,12 +137,19 @@ def main(argv=None):
     parser.add_argument("--calls", type=int, help="calls per pass (default 400; quick 100)")
     parser.add_argument("--repeats", type=int, help="passes per row (default 5; quick 3)")
     parser.add_argument("--warm-up", type=int, default=300, help="calls before a row is measured (default 300)")
+    parser.add_argument("--latency-ms", default="", help="comma-separated: the Datastore rows again with "
+                                                           "each answer held this long (e.g. 10,30)")
     parser.add_argument("--json", metavar="PATH", help="write every figure to PATH")
     args = parser.parse_args(argv)
+    try:
+        latencies = [float(ms) for ms in args.latency_ms.split(",") if ms.strip()]
+    except ValueError:
+        parser.error("--latency-ms takes numbers, comma-separated")
     calls = args.calls or (100 if args.quick else 400)
     repeats = args.repeats or (3 if args.quick else 5)
-    if not 1 <= calls <= 100_000 or not 1 <= repeats <= 50 or not 0 <= args.warm_up <= 100_000:
-        parser.error("calls, repeats or warm-up out of range")
+    if not 1 <= calls <= 100_000 or not 1 <= repeats <= 50 or not 0 <= args.warm_up <= 100_000 \
+            or not all(0 < ms <= 1000 for ms in latencies):
+        parser.error("calls, repeats, warm-up or latency out of range")
     started, machine = time.monotonic(), common.machine_line()
     print("MobWrite call floors: gateway-process CPU per call to a backing service, in process, "
           "%d calls x %d passes per row" % (calls, repeats))
@@ -131,7 +157,14 @@ def main(argv=None):
     report, rows = {"machine": machine, "calls": calls, "repeats": repeats, "rows": []}, []
     with common.Services() as services:
         services.start_backing(datastore=True, redis=True, memcached=True)
-        found = (datastore_calls(services) if services.emulator is not None else []) + cache_calls(services)
+        found = []
+        if services.emulator is not None:
+            found += datastore_calls(services.emulator.address)
+            for ms in latencies:  # a forwarder of its own per latency, stopped with the services
+                proxy = services.start("a forwarder", lambda: _Forwarder(services.emulator.address, ms / 1000))
+                if proxy is not None:
+                    found += datastore_calls("127.0.0.1:%d" % proxy.port, ", answers +%g ms" % ms)
+        found += cache_calls(services)
         for label, call in found:
             cpu, wall, runs = measure(call, calls, repeats, args.warm_up)
             rows.append([label, "%.0f" % cpu, common.spread(runs), "%.0f" % wall])

@@ -87,15 +87,20 @@ def test_merge():
 
 def test_floors():
     """``bench.floors`` at its smallest: every call measured on the real
-    emulator, Redis and memcached, a positive CPU figure for each."""
-    out = run_bench(["-m", "bench.floors", "--calls", "5", "--repeats", "1", "--warm-up", "5"], timeout=120)
+    emulator, Redis and memcached, and the Datastore calls again behind a
+    forwarder holding answers 5 ms, a positive CPU figure for each and the
+    held calls taking longer."""
+    out = run_bench(["-m", "bench.floors", "--calls", "5", "--repeats", "1", "--warm-up", "5",
+                     "--latency-ms", "5"], timeout=120)
     assert "could not start" not in out
     table = rows(out, "call ")
-    assert [r[0] for r in table] == [
-        "Datastore Lookup (view + text), gRPC", "Datastore Commit (10 KB view), gRPC",
-        "Lookup that begins + Rollback, gRPC", "Datastore Lookup (view + text), HTTP",
-        "Datastore Commit (10 KB view), HTTP", "Redis GET (20 KB)", "memcached get (20 KB)"], out
+    datastore = ["Datastore Lookup (view + text), gRPC", "Datastore Commit (10 KB view), gRPC",
+                 "Lookup that begins + Rollback, gRPC", "Datastore Lookup (view + text), HTTP",
+                 "Datastore Commit (10 KB view), HTTP"]
+    assert [r[0] for r in table] == datastore + [d + ", answers +5 ms" for d in datastore] + [
+        "Redis GET (20 KB)", "memcached get (20 KB)"], out
     assert all(float(r[1]) > 0 and float(r[3]) > 0 for r in table), out
+    assert all(float(held[3]) >= 5000 for held in table[5:10]), out  # wall µs: every answer held 5 ms
 
 
 def test_fuzz():

@@ -5,19 +5,23 @@ partition between one process and a service, for outage tests.
     proxy.cut()                          # open connections drop, new ones are refused
     proxy.heal()
 
-``ProxyProcess`` is the same in a process of its own.
+``delay`` (seconds) holds everything the service sends back that long, as
+a service further away would (bench.floors). ``ProxyProcess`` is the same
+in a process of its own.
 """
 
 import contextlib
+import queue
 import socket
 import subprocess
 import sys
 import threading
+import time
 
 
 class TcpProxy:
-    def __init__(self, upstream_port, host="127.0.0.1"):
-        self.upstream = (host, upstream_port)
+    def __init__(self, upstream_port, host="127.0.0.1", delay=0.0):
+        self.upstream, self.delay = (host, upstream_port), delay
         self.listener = socket.create_server((host, 0))
         self.port = self.listener.getsockname()[1]
         self.open = True
@@ -54,21 +58,44 @@ class TcpProxy:
                 _close(client)
                 continue
             server.settimeout(None)
+            for sock in (client, server):  # as the endpoints do: no Nagle wait for a delayed ACK (40 ms)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             with self._lock:
                 self._sockets.update((client, server))
-            for a, b in ((client, server), (server, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+            for a, b, delay in ((client, server, 0), (server, client, self.delay)):
+                threading.Thread(target=self._pump, args=(a, b, delay), daemon=True).start()
 
-    def _pump(self, source, sink):
+    def _pump(self, source, sink, delay):
+        if delay:  # each chunk leaves ``delay`` after it came, however many came together
+            held = queue.Queue()
+            threading.Thread(target=self._release, args=(held, sink), daemon=True).start()
         try:
             while self.open:
                 data = source.recv(65536)
                 if not data:
                     break
-                sink.sendall(data)
+                if delay:
+                    held.put((time.monotonic() + delay, data))
+                else:
+                    sink.sendall(data)
         except OSError:
             pass
         _close(source)
+        if delay:
+            held.put((0, b""))  # the release thread closes the sink when all is out
+        else:
+            _close(sink)
+
+    def _release(self, held, sink):
+        try:
+            while True:
+                due, data = held.get()
+                if not data:
+                    break
+                time.sleep(max(0.0, due - time.monotonic()))
+                sink.sendall(data)
+        except OSError:
+            pass
         _close(sink)
 
 
@@ -84,8 +111,8 @@ class ProxyProcess:
     close: forwarding then never waits for this process's GIL, which the
     fault harness's simulated users (threads) hold most of the time."""
 
-    def __init__(self, upstream_port, host="127.0.0.1"):
-        self.process = subprocess.Popen([sys.executable, __file__, str(upstream_port), host], text=True,
+    def __init__(self, upstream_port, host="127.0.0.1", delay=0.0):
+        self.process = subprocess.Popen([sys.executable, __file__, str(upstream_port), host, repr(delay)], text=True,
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         self.port = int(self.process.stdout.readline())
 
@@ -114,9 +141,9 @@ class ProxyProcess:
 
 
 def main(argv):
-    """``tcpproxy.py UPSTREAM_PORT [HOST]``: prints its port, then takes
-    "cut" and "heal" lines, answering "ok" to each, until its input ends."""
-    proxy = TcpProxy(int(argv[0]), *argv[1:2])
+    """``tcpproxy.py UPSTREAM_PORT [HOST [DELAY]]``: prints its port, then
+    takes "cut" and "heal" lines, answering "ok" to each, until its input ends."""
+    proxy = TcpProxy(int(argv[0]), *argv[1:2], *(float(a) for a in argv[2:3]))
     print(proxy.port, flush=True)
     for line in sys.stdin:
         {"cut": proxy.cut, "heal": proxy.heal}[line.strip()]()
