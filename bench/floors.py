@@ -14,7 +14,8 @@ its Rollback, on the gRPC stub the store uses (``stores/datastore_rpc``),
 and the same Lookup and Commit as protobuf over plain HTTP/1.1 on one
 kept-alive connection (the other transport Datastore offers, which
 google-cloud-datastore calls ``_http``), to see what a change of
-transport could save; then a Redis GET and a memcached get of 20 KB. CPU
+transport could save; then a Redis GET and a memcached get of 20 KB; and,
+for scale, 10 ms of doing nothing with the gRPC channel open. CPU
 is this process's (every thread, gRPC's included), per call: the median
 of ``--repeats`` passes of ``--calls`` calls, with its spread. The
 emulator's own CPU is not counted: Cloud Datastore's would not be ours.
@@ -160,6 +161,8 @@ def main(argv=None):
         found = []
         if services.emulator is not None:
             found += datastore_calls(services.emulator.address)
+            # What the open channel costs when no call waits: set against the calls' growth with latency.
+            found.append(("nothing for 10 ms, gRPC channel open", lambda: time.sleep(0.01)))
             for ms in latencies:  # a forwarder of its own per latency, stopped with the services
                 proxy = services.start("a forwarder", lambda: _Forwarder(services.emulator.address, ms / 1000))
                 if proxy is not None:
