@@ -10,11 +10,10 @@ Commit of its view; with a cache: cache reads and writes, then Commit),
 so whatever a call costs here, a sync costs at least twice, before any
 request handling or diffing. Measured: Lookup of a 10 KB view and its
 text, Commit of a 10 KB view, and a Lookup that begins a transaction then
-its Rollback, on the gRPC stub the store uses (``stores/datastore_rpc``),
-and the same Lookup and Commit as protobuf over plain HTTP/1.1 on one
-kept-alive connection (the other transport Datastore offers, which
-google-cloud-datastore calls ``_http``), to see what a change of
-transport could save; then a Redis GET and a memcached get of 20 KB; and,
+its Rollback, through the store's own calls (``stores/datastore_rpc``) on
+each transport it offers (``MOBWRITE_DATASTORE_TRANSPORT``): gRPC, and
+protobuf over HTTP/1.1 on kept-alive connections, the default; then a
+Redis GET and a memcached get of 20 KB; and,
 for scale, 10 ms of doing nothing with the gRPC channel open. CPU
 is this process's (every thread, gRPC's included), per call: the median
 of ``--repeats`` passes of ``--calls`` calls, with its spread. The
@@ -27,7 +26,6 @@ process, ``tools/tcpproxy.ProxyProcess``) that holds every answer that long.
 """
 
 import argparse
-import http.client
 import os
 import statistics
 import sys
@@ -57,24 +55,6 @@ def measure(call, calls, repeats, warm_up):
     return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs), [r[0] for r in runs]
 
 
-class HttpDatastore:
-    """Lookup and Commit as protobuf over HTTP/1.1 (what the emulator and
-    Cloud Datastore also accept), on one connection kept alive."""
-
-    def __init__(self, address, project):
-        host, port = address.rsplit(":", 1)
-        self.connection, self.project = http.client.HTTPConnection(host, int(port), timeout=30), project
-
-    def call(self, method, request, response_class):
-        self.connection.request("POST", "/v1/projects/%s:%s" % (self.project, method), request.SerializeToString(),
-                                {"Content-Type": "application/x-protobuf"})
-        answer = self.connection.getresponse()
-        body = answer.read()
-        if answer.status != 200:
-            raise RuntimeError("HTTP %d from the emulator: %r" % (answer.status, body[:200]))
-        return response_class.FromString(body)
-
-
 def datastore_calls(address, suffix=""):
     """(label, call) of every Datastore row, on a view and text just written,
     with the emulator at ``address``."""
@@ -82,26 +62,22 @@ def datastore_calls(address, suffix=""):
     os.environ["DATASTORE_EMULATOR_HOST"] = address  # what ndb's client connects to
     client = ndb.Client(project=common.PROJECT)
     client.stub = rpcs.make_stub(client)
-    rpc = rpcs.Rpc(client)
+    rpc, plain = rpcs.Rpc(client, transport="grpc"), rpcs.Rpc(client, transport="http")
     view, text = rpc.key("View", "v:floor"), rpc.key("Text", "t:floor")
 
     def view_entity():
         return rpcs.entity(view, doc="floor", shadow=rpcs.Text(SHADOW), state=b"{}")
 
     rpc.commit([view_entity(), rpcs.entity(text, doc="floor", text=rpcs.Text(SHADOW))], [])
-    plain = HttpDatastore(address, common.PROJECT)
-    lookup_request = rpcs.LookupRequest(project_id=common.PROJECT, keys=[view, text])
-    if len(plain.call("lookup", lookup_request, rpcs.LookupResponse).found) != 2:
+    if len(plain.lookup([view, text])[0]) != 2:
         raise SystemExit("the HTTP Lookup did not find what the gRPC Commit wrote")
-    return [(label + suffix, call) for label, call in [
-        ("Datastore Lookup (view + text), gRPC", lambda: rpc.lookup([view, text])),
-        ("Datastore Commit (10 KB view), gRPC", lambda: rpc.commit([view_entity()], [])),
-        ("Lookup that begins + Rollback, gRPC", lambda: rpc.rollback(rpc.lookup([view], begin=True)[1])),
-        ("Datastore Lookup (view + text), HTTP", lambda: plain.call("lookup", lookup_request, rpcs.LookupResponse)),
-        ("Datastore Commit (10 KB view), HTTP", lambda: plain.call("commit", rpcs.CommitRequest(
-            project_id=common.PROJECT, mode=rpcs.CommitRequest.NON_TRANSACTIONAL,
-            mutations=[rpcs.Mutation(upsert=view_entity())]), rpcs.CommitResponse)),
-    ]]
+    rows = []
+    for name, transport in (("gRPC", rpc), ("HTTP", plain)):
+        rows += [("Datastore Lookup (view + text), " + name, lambda t=transport: t.lookup([view, text])),
+                 ("Datastore Commit (10 KB view), " + name, lambda t=transport: t.commit([view_entity()], [])),
+                 ("Lookup that begins + Rollback, " + name,
+                  lambda t=transport: t.rollback(t.lookup([view], begin=True)[1]))]
+    return [(label + suffix, call) for label, call in rows]
 
 
 class _Forwarder(ProxyProcess):

@@ -22,6 +22,7 @@ class Settings:
     project: str = "mobwrite-local"
     namespace: str = ""  # a Datastore namespace: several deployments (or test runs) in one project
     datastore_retries: int = 8  # a contended edit runs again after a short random pause, up to ~5 s in all
+    datastore_transport: str = "http"  # the sync path's calls: protobuf over HTTP/1.1 (less CPU) or grpc
     redis_url: str = ""
     memcached_hosts: str = ""
     cache_timeout: float = 0.5  # seconds a cache call may take before the cache counts as away
@@ -88,6 +89,7 @@ class Settings:
             project=env.get("GOOGLE_CLOUD_PROJECT") or env.get("DATASTORE_PROJECT_ID") or cls.project,
             namespace=env.get("MOBWRITE_DATASTORE_NAMESPACE", cls.namespace),
             datastore_retries=num("MOBWRITE_DATASTORE_RETRIES", cls.datastore_retries),
+            datastore_transport=env.get("MOBWRITE_DATASTORE_TRANSPORT") or cls.datastore_transport,
             redis_url=env.get("REDIS_CACHE_URL", ""),
             memcached_hosts=env.get("MEMCACHED_HOSTS", ""),
             cache_timeout=num("MOBWRITE_CACHE_TIMEOUT", cls.cache_timeout, float),

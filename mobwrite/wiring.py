@@ -83,5 +83,5 @@ def open_store(settings, cache=None):
         client.stub.grpc_channel.close()  # ndb's own, not yet connected: the same stub, but
         client.stub = make_stub(client)   # reconnecting within a second after an outage
         guarded = GuardedCache(cache.view_cache(settings.timeout_view), settings.cache_retry) if cache else None
-        return DatastoreStore(client, settings.datastore_retries, guarded)
+        return DatastoreStore(client, settings.datastore_retries, guarded, settings.datastore_transport)
     raise ValueError("MOBWRITE_STORE must be datastore, sqlite or memory, not %r" % settings.store)

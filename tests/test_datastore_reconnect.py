@@ -1,8 +1,10 @@
 """After a Datastore outage the store answers again within about a second
-of Datastore being back: gRPC's default reconnect backoff grows to two
-minutes while connections are refused, so the channel is made with a short
-one (mobwrite/stores/datastore_rpc.py). On an emulator of this test's own,
-stopped and started again on its port, keeping its data on disk."""
+of Datastore being back, on either transport of the sync path: HTTP opens a
+new connection per call while the old ones are dead; gRPC's default
+reconnect backoff grows to two minutes while connections are refused, so
+the channel is made with a short one (mobwrite/stores/datastore_rpc.py).
+On an emulator of this test's own, stopped and started again on its port,
+keeping its data on disk."""
 
 import time
 import uuid
@@ -23,14 +25,15 @@ def _texts(store):
     return store.read([], ["doc"])[1]
 
 
-def test_the_store_answers_soon_after_datastore_is_back(monkeypatch, tmp_path):
+@pytest.mark.parametrize("transport", ["http", "grpc"])
+def test_the_store_answers_soon_after_datastore_is_back(monkeypatch, tmp_path, transport):
     port = devservers.free_port()
     data_dir = str(tmp_path / "datastore")
     emulator = devservers.start_datastore_emulator(port=port, data_dir=data_dir)  # no emulator: a failure, not a skip
     monkeypatch.setenv("DATASTORE_EMULATOR_HOST", emulator.address)
     monkeypatch.setenv("DATASTORE_PROJECT_ID", "mobwrite-test")
     try:
-        store = open_store(Settings(store="datastore", project="mobwrite-test",
+        store = open_store(Settings(store="datastore", project="mobwrite-test", datastore_transport=transport,
                                     namespace="r" + uuid.uuid4().hex[:12]))
         store.transact([], ["doc"], lambda views, texts: Outcome([], {}, set(), {"doc": "kept"}, [], set()))
         assert _texts(store) == {"doc": "kept"}

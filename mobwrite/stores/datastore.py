@@ -1,5 +1,6 @@
-"""Cloud Datastore: the sync path straight on ndb's gRPC stub, the rest
-through google-cloud-ndb, and texts and views written through to the cache.
+"""Cloud Datastore: the sync path as raw protobuf calls (``datastore_rpc``,
+over HTTP/1.1 by default), the rest through google-cloud-ndb, and texts and
+views written through to the cache.
 
 One request costs: an idle poll, one Commit of its view when the view and
 the text are in the cache (plus one Lookup of what is not); an edit, two
@@ -52,9 +53,9 @@ def _now():
 class DatastoreStore(Store):
     # Contended transactions run again after a short random pause (doubling);
     # after ``retries`` more attempts the request is a 503 the client retries.
-    def __init__(self, client, retries, cache=None):
-        self.client = client  # ndb's: its stub carries the sync path, its models the rest
-        self.rpc = Rpc(client)
+    def __init__(self, client, retries, cache=None, transport="http"):
+        self.client = client  # ndb's: its models and channel do the rest (queries, cleanup)
+        self.rpc = Rpc(client, transport=transport)
         self.retries = retries
         self.cache = cache
 
@@ -199,6 +200,9 @@ class DatastoreStore(Store):
     def _view_entity(self, name, doc, view, stamp):
         return entity(self._key(name), doc=doc, shadow=TextValue(view.shadow),
                       state=view.state().encode("utf-8"), updated=stamp)
+
+    def close(self):
+        self.rpc.close()
 
     # -- the cache --------------------------------------------------------------
 
