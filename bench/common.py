@@ -29,6 +29,7 @@ import uuid
 
 from bench.noop import GATEWAY_PATH  # noqa: F401  (the benches take it from here)
 from tools import devservers
+from tools.tcpproxy import ProxyProcess
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PROJECT = "mobwrite-bench"
@@ -286,6 +287,13 @@ class Services:
         self.servers.append(server)
         return server
 
+    def start_forwarder(self, latency_ms):
+        """A forwarder to the emulator in a process of its own that holds
+        every answer ``latency_ms`` (Cloud Datastore is further away than a
+        loopback emulator); None if it fails."""
+        host, port = self.emulator.address.rsplit(":", 1)
+        return self.start("a forwarder", lambda: _Forwarder(int(port), host, latency_ms / 1000))
+
     def start_backing(self, datastore=False, redis=False, memcached=False):
         """The Datastore emulator (its address exported for in-process
         clients too), redis-server and memcached, as asked."""
@@ -301,6 +309,7 @@ class Services:
 
     def available(self, backend):
         """Whether what ``backend`` (a name as in ``Setup``) needs is running."""
+        backend = backend.partition("/")[0]
         if backend.startswith("datastore") and self.emulator is None:
             return False
         if backend.endswith("+redis") and self.redis is None:
@@ -319,6 +328,13 @@ class Services:
                 server.stop()
         self.servers.clear()
         shutil.rmtree(self.tmpdir, ignore_errors=True)
+
+
+class _Forwarder(ProxyProcess):
+    """A ProxyProcess that ``Services`` can stop with the rest."""
+
+    def stop(self):
+        self.close()
 
 
 @dataclasses.dataclass
@@ -340,7 +356,9 @@ OUT_OF_REACH_RATES = {"rate_ip": 10 ** 9, "rate_user": 10 ** 9, "rate_doc_edits"
 def gunicorn_setup(name, workers, services, extra_env=None):
     """The gunicorn set-up of backend ``name`` on ``services``' servers: the
     store chosen by the environment ``main:app`` reads in the worker.
-    ``memory`` runs one worker, its state being per process."""
+    ``memory`` runs one worker, its state being per process. A Datastore
+    name may end in ``/http`` or ``/grpc`` (the default): the sync path's
+    transport."""
     # Every bench client comes from 127.0.0.1 and syncs far faster than a
     # person: limits too high to reach, so the limiter still runs (and its
     # CPU is counted) but never answers 429.
@@ -351,6 +369,9 @@ def gunicorn_setup(name, workers, services, extra_env=None):
         env.update(DATASTORE_EMULATOR_HOST=services.emulator.address, DATASTORE_PROJECT_ID=PROJECT,
                    GOOGLE_CLOUD_PROJECT=PROJECT)
     backing, app = [], "main:app"
+    name, _, transport = name.partition("/")
+    if transport:
+        env["MOBWRITE_DATASTORE_TRANSPORT"] = transport
     if name == "noop":
         app = NOOP_APP
     elif name == "memory":
@@ -369,7 +390,7 @@ def gunicorn_setup(name, workers, services, extra_env=None):
             backing.append(services.memcached)
     else:
         raise ValueError("unknown backend %r" % name)
-    return Setup(name, app, env, workers, backing)
+    return Setup(name + ("/" + transport if transport else ""), app, env, workers, backing)
 
 
 # ---------------------------------------------------------------- in process, on the emulator

@@ -11,8 +11,8 @@ so whatever a call costs here, a sync costs at least twice, before any
 request handling or diffing. Measured: Lookup of a 10 KB view and its
 text, Commit of a 10 KB view, and a Lookup that begins a transaction then
 its Rollback, through the store's own calls (``stores/datastore_rpc``) on
-each transport it offers (``MOBWRITE_DATASTORE_TRANSPORT``): gRPC, and
-protobuf over HTTP/1.1 on kept-alive connections, the default; then a
+each transport it offers (``MOBWRITE_DATASTORE_TRANSPORT``): gRPC, the
+default, and protobuf over HTTP/1.1 on kept-alive connections; then a
 Redis GET and a memcached get of 20 KB; and,
 for scale, 10 ms of doing nothing with the gRPC channel open. CPU
 is this process's (every thread, gRPC's included), per call: the median
@@ -37,7 +37,6 @@ if ROOT not in sys.path:
 
 from bench import common  # noqa: E402  (after the path fix)
 from mobwrite.stores import datastore_rpc as rpcs  # noqa: E402
-from tools.tcpproxy import ProxyProcess  # noqa: E402
 
 SHADOW = "x" * 10240
 
@@ -78,17 +77,6 @@ def datastore_calls(address, suffix=""):
                  ("Lookup that begins + Rollback, " + name,
                   lambda t=transport: t.rollback(t.lookup([view], begin=True)[1]))]
     return [(label + suffix, call) for label, call in rows]
-
-
-class _Forwarder(ProxyProcess):
-    """A ProxyProcess that ``Services`` can stop with the rest."""
-
-    def __init__(self, address, delay):
-        host, port = address.rsplit(":", 1)
-        super().__init__(int(port), host, delay)
-
-    def stop(self):
-        self.close()
 
 
 def cache_calls(services):
@@ -140,7 +128,7 @@ def main(argv=None):
             # What the open channel costs when no call waits: set against the calls' growth with latency.
             found.append(("nothing for 10 ms, gRPC channel open", lambda: time.sleep(0.01)))
             for ms in latencies:  # a forwarder of its own per latency, stopped with the services
-                proxy = services.start("a forwarder", lambda: _Forwarder(services.emulator.address, ms / 1000))
+                proxy = services.start_forwarder(ms)
                 if proxy is not None:
                     found += datastore_calls("127.0.0.1:%d" % proxy.port, ", answers +%g ms" % ms)
         found += cache_calls(services)

@@ -25,6 +25,13 @@ namespace of its own, with the Flask test client), one warmed-up client on a
 ``tools.rpccount`` wrapped around the store, plus cache commands from Redis
 ``INFO commandstats`` and memcached ``stats`` deltas.
 
+``--latency-ms`` holds every Datastore answer of section 1 that long (a
+forwarder between the gateways and the emulator), since Cloud Datastore is
+further away than a loopback emulator and a call's CPU may grow with its
+wait (bench.floors). A Datastore backend named with ``/http`` runs the sync
+path over HTTP/1.1 instead of gRPC (``MOBWRITE_DATASTORE_TRANSPORT``), for
+a side-by-side comparison in one run.
+
 Every server binds 127.0.0.1 on a free port and is stopped at the end.
 """
 
@@ -338,9 +345,13 @@ def main(argv=None):
     parser.add_argument("--clients", type=int, default=10)
     parser.add_argument("--doc-kb", type=float, default=10)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (memory always uses 1)")
-    parser.add_argument("--backends", default="noop,memory,sqlite,datastore,datastore+redis,datastore+memcached")
+    parser.add_argument("--backends", default="noop,memory,sqlite,datastore,datastore+redis,datastore+memcached",
+                        help="a Datastore backend may end in /http or /grpc (the default): the sync path's transport")
     parser.add_argument("--workloads", default="mixed,idle", help="mixed and/or idle")
     parser.add_argument("--edit-prob", type=float, default=0.25, help="chance that a sync of 'mixed' edits")
+    parser.add_argument("--latency-ms", type=float, default=0.0,
+                        help="section 1's Datastore answers held this long (a forwarder; Cloud Datastore is "
+                             "further away than the emulator on loopback)")
     parser.add_argument("--skip-http", action="store_true")
     parser.add_argument("--skip-round-trips", action="store_true")
     parser.add_argument("--seed", type=int, default=1)
@@ -350,8 +361,8 @@ def main(argv=None):
     repeats = args.repeats or (2 if args.quick else 5)
     polls = args.polls or (20 if args.quick else 100)
     if duration <= 0 or duration > 600 or not 1 <= repeats <= 50 or not 1 <= polls <= 10_000 \
-            or not 1 <= args.clients <= 200:
-        parser.error("duration, repeats, polls or clients out of range")
+            or not 1 <= args.clients <= 200 or not 0 <= args.latency_ms <= 1000:
+        parser.error("duration, repeats, polls, clients or latency out of range")
     names = [n.strip() for n in args.backends.split(",") if n.strip()]
     if "noop" in names:
         names.remove("noop")
@@ -360,8 +371,9 @@ def main(argv=None):
     workloads = {w: workloads[w] for w in args.workloads.split(",") if w in workloads}
     doc_size = int(args.doc_kb * 1024)
     need_ds = any(n.startswith("datastore") for n in names) or not args.skip_round_trips
-    need_redis = "datastore+redis" in names or not args.skip_round_trips
-    need_memcached = "datastore+memcached" in names or not args.skip_round_trips
+    stores = {n.partition("/")[0] for n in names}  # "datastore+redis/grpc": that store, over gRPC
+    need_redis = "datastore+redis" in stores or not args.skip_round_trips
+    need_memcached = "datastore+memcached" in stores or not args.skip_round_trips
 
     machine = machine_line()
     run_id = uuid.uuid4().hex[:8]
@@ -378,11 +390,16 @@ def main(argv=None):
         names = [n for n in names if services.available(n)]
         if not args.skip_http:
             setups = [gunicorn_setup(name, args.workers, services) for name in names]
+            forwarder = services.start_forwarder(args.latency_ms) if args.latency_ms and services.emulator else None
+            for setup in setups:
+                if forwarder is not None and "DATASTORE_EMULATOR_HOST" in setup.env:
+                    setup.env["DATASTORE_EMULATOR_HOST"] = "127.0.0.1:%d" % forwarder.port
             for setup in setups:
                 services.serve(setup)
             print("servers up in %.1fs; section 1: through gunicorn (w = workers; srv = gunicorn master+workers "
-                  "CPU; svc = emulator/Redis/memcached CPU; client = this load generator's CPU)"
-                  % (time.monotonic() - started))
+                  "CPU; svc = emulator/Redis/memcached CPU; client = this load generator's CPU)%s"
+                  % (time.monotonic() - started,
+                     "; every Datastore answer held %g ms by a forwarder" % args.latency_ms if forwarder else ""))
             report["http"] = http_section(setups, workloads, repeats, duration, args, doc_size, run_id)
             print("(×noop: against the no-op Flask app on the same gunicorn; spread: min–max over the windows "
                   "of srv µs/sync, then of each window's over the noop median; syncs/core-s = 1e6 / srv µs/sync; memory runs 1 worker, its state being per process, "

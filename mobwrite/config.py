@@ -22,7 +22,7 @@ class Settings:
     project: str = "mobwrite-local"
     namespace: str = ""  # a Datastore namespace: several deployments (or test runs) in one project
     datastore_retries: int = 8  # a contended edit runs again after a short random pause, up to ~5 s in all
-    datastore_transport: str = "http"  # the sync path's calls: protobuf over HTTP/1.1 (less CPU) or grpc
+    datastore_transport: str = "grpc"  # the sync path's calls: grpc (ndb's channel) or http (protobuf over HTTP/1.1)
     redis_url: str = ""
     memcached_hosts: str = ""
     cache_timeout: float = 0.5  # seconds a cache call may take before the cache counts as away

@@ -27,11 +27,11 @@ PROJECT = "mobwrite-test"
 
 
 def _rpc(address, credentials=None, database=None, timeout=rpcs.TIMEOUT):
-    """The store's Rpc over HTTP to ``address``, as an ndb client for the
-    emulator (plain HTTP) would make it."""
+    """The store's Rpc over HTTP to ``address``, as open_store makes it for
+    the emulator (plain HTTP) with MOBWRITE_DATASTORE_TRANSPORT=http."""
     client = types.SimpleNamespace(host=address, secure=False, _credentials=None, project=PROJECT,
                                    database=database, namespace="h" + uuid.uuid4().hex[:8], client_info=ClientInfo())
-    rpc = rpcs.Rpc(client, timeout=timeout)
+    rpc = rpcs.Rpc(client, timeout=timeout, transport="http")
     rpc.http.credentials = credentials  # as for Cloud Datastore (over TLS there)
     return rpc
 
@@ -170,5 +170,5 @@ def test_an_error_that_is_not_datastores_keeps_its_http_status(stand_in):
 def test_an_unknown_transport_is_refused_at_start(request, tmp_path):
     with pytest.raises(ValueError, match="http or grpc"):
         open_store(make_settings("datastore", request, tmp_path, datastore_transport="carrier-pigeon"))
-    assert Settings.from_env({"MOBWRITE_DATASTORE_TRANSPORT": "grpc"}).datastore_transport == "grpc"
-    assert Settings.from_env({}).datastore_transport == "http"
+    assert Settings.from_env({"MOBWRITE_DATASTORE_TRANSPORT": "http"}).datastore_transport == "http"
+    assert Settings.from_env({}).datastore_transport == "grpc"

@@ -1,6 +1,6 @@
 """Cloud Datastore: the sync path as raw protobuf calls (``datastore_rpc``,
-over HTTP/1.1 by default), the rest through google-cloud-ndb, and texts and
-views written through to the cache.
+on ndb's gRPC channel or over HTTP/1.1), the rest through google-cloud-ndb,
+and texts and views written through to the cache.
 
 One request costs: an idle poll, one Commit of its view when the view and
 the text are in the cache (plus one Lookup of what is not); an edit, two
@@ -53,7 +53,7 @@ def _now():
 class DatastoreStore(Store):
     # Contended transactions run again after a short random pause (doubling);
     # after ``retries`` more attempts the request is a 503 the client retries.
-    def __init__(self, client, retries, cache=None, transport="http"):
+    def __init__(self, client, retries, cache=None, transport="grpc"):
         self.client = client  # ndb's: its models and channel do the rest (queries, cleanup)
         self.rpc = Rpc(client, transport=transport)
         self.retries = retries

@@ -75,10 +75,10 @@ class Stale(Exception):
 
 class Rpc:
     """Lookup, Commit and Rollback for one project and namespace, over
-    ``transport``: "http" (protobuf over HTTP/1.1, ``datastore_http``: less
-    CPU per call) or "grpc" (ndb's channel)."""
+    ``transport``: "grpc" (ndb's channel) or "http" (protobuf over HTTP/1.1,
+    ``datastore_http``)."""
 
-    def __init__(self, client, timeout=TIMEOUT, transport="http"):
+    def __init__(self, client, timeout=TIMEOUT, transport="grpc"):
         self.project, self.database = client.project, client.database or ""
         self.partition = PartitionId(project_id=self.project, database_id=self.database,
                                      namespace_id=client.namespace or "")
