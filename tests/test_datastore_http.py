@@ -156,10 +156,13 @@ def test_every_call_carries_the_token_and_routing(stand_in):
     assert rpcs.LookupRequest.FromString(body).keys[0].path[0].name == "absent"
 
 
-def test_an_error_that_is_not_datastores_keeps_its_http_status(stand_in):
+def test_an_answer_that_is_not_datastores_is_an_error_of_its_own(stand_in):
     rpc = _rpc("127.0.0.1:%d" % stand_in.server_port)
     _StandIn.answer = (502, b"<html>bad gateway</html>")
     with pytest.raises(api_exceptions.BadGateway):
+        _lookup(rpc)
+    _StandIn.answer = (200, b"\xff\xff\xff")  # a 200 that is no LookupResponse
+    with pytest.raises(api_exceptions.ServiceUnavailable, match="does not parse"):
         _lookup(rpc)
     # Contention: the store's Conflict, which it runs again.
     _StandIn.answer = (409, status_pb2.Status(code=code_pb2.ABORTED, message="too much contention").SerializeToString())

@@ -18,6 +18,7 @@ import ssl
 import threading
 
 from google.api_core import exceptions as api_exceptions
+from google.protobuf.message import DecodeError
 from google.rpc import status_pb2
 
 TIMEOUT = 30  # seconds, as ndb's default
@@ -42,7 +43,13 @@ class HttpCalls:
         self.calls = {name: self._method(name, response) for name, (_, response) in methods.items()}
 
     def _method(self, name, response_class):
-        return lambda request: response_class.FromString(self.post(name, request.SerializeToString()))
+        def call(request):
+            content = self.post(name, request.SerializeToString())
+            try:
+                return response_class.FromString(content)
+            except DecodeError as exc:  # a 200 that is not Datastore's answer (a proxy's page)
+                raise api_exceptions.ServiceUnavailable("Datastore's answer does not parse: %r" % content[:200]) from exc
+        return call
 
     def post(self, name, body):
         """The answer's body to ``body`` posted to method ``name``; any failure
