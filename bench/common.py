@@ -318,7 +318,8 @@ class Services:
 
     def serve(self, setup):
         """Start gunicorn for ``setup`` (kept for the teardown); returns it."""
-        setup.server = devservers.start_gunicorn(setup.env, app=setup.app, workers=setup.workers, root=ROOT)
+        setup.server = devservers.start_gunicorn(setup.env, app=setup.app, workers=setup.workers, root=ROOT,
+                                                 args=setup.args)
         self.servers.append(setup.server)
         return setup.server
 
@@ -337,6 +338,10 @@ class _Forwarder(ProxyProcess):
         self.close()
 
 
+# app.yaml's entrypoint (gevent, its connections and timeouts); -w is each bench's.
+APP_YAML_ARGS = ("-k", "gevent", "--worker-connections", "1000", "--timeout", "60", "--graceful-timeout", "5")
+
+
 @dataclasses.dataclass
 class Setup:
     """One backend as gunicorn serves it: ``noop``, ``memory``, ``sqlite``,
@@ -347,6 +352,7 @@ class Setup:
     workers: int
     services: list  # devservers.Server objects whose CPU counts as "svc"
     server: object = None
+    args: tuple = ()  # more gunicorn arguments (APP_YAML_ARGS: the worker class app.yaml deploys)
 
 
 # Settings for an in-process app that bench clients drive (see gunicorn_setup).

@@ -25,6 +25,10 @@ namespace of its own, with the Flask test client), one warmed-up client on a
 ``tools.rpccount`` wrapped around the store, plus cache commands from Redis
 ``INFO commandstats`` and memcached ``stats`` deltas.
 
+Section 1 runs gunicorn's sync worker (one request at a time per worker)
+unless ``--worker gevent`` asks for the worker class and settings app.yaml
+deploys (``bench.common.APP_YAML_ARGS``; gRPC then runs in gevent mode).
+
 ``--latency-ms`` holds every Datastore answer of section 1 that long (a
 forwarder between the gateways and the emulator), since Cloud Datastore is
 further away than a loopback emulator and a call's CPU may grow with its
@@ -51,7 +55,7 @@ import uuid
 if __package__ in (None, ""):  # run as a file: the project root first (its zipserve, not bench's)
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bench.common import (GATEWAY_PATH, OUT_OF_REACH_RATES, CacheStats, Services, Transport,  # noqa: E402
+from bench.common import (APP_YAML_ARGS, GATEWAY_PATH, OUT_OF_REACH_RATES, CacheStats, Services, Transport,  # noqa: E402
                           counted_datastore_app, finish, fmt, gunicorn_setup, insert_random, machine_line,
                           make_text, median_of, percentile, print_machine, session_cpu, session_pids,
                           small_edit, spread, table, warm_up)
@@ -352,6 +356,9 @@ def main(argv=None):
     parser.add_argument("--latency-ms", type=float, default=0.0,
                         help="section 1's Datastore answers held this long (a forwarder; Cloud Datastore is "
                              "further away than the emulator on loopback)")
+    parser.add_argument("--worker", choices=("sync", "gevent"), default="sync",
+                        help="gunicorn's worker class in section 1: sync (one request at a time, the figures "
+                             "so far) or gevent with app.yaml's settings (what App Engine runs)")
     parser.add_argument("--skip-http", action="store_true")
     parser.add_argument("--skip-round-trips", action="store_true")
     parser.add_argument("--seed", type=int, default=1)
@@ -390,6 +397,9 @@ def main(argv=None):
         names = [n for n in names if services.available(n)]
         if not args.skip_http:
             setups = [gunicorn_setup(name, args.workers, services) for name in names]
+            if args.worker == "gevent":
+                for setup in setups:
+                    setup.args = APP_YAML_ARGS
             forwarder = services.start_forwarder(args.latency_ms) if args.latency_ms and services.emulator else None
             for setup in setups:
                 if forwarder is not None and "DATASTORE_EMULATOR_HOST" in setup.env:
@@ -397,8 +407,8 @@ def main(argv=None):
             for setup in setups:
                 services.serve(setup)
             print("servers up in %.1fs; section 1: through gunicorn (w = workers; srv = gunicorn master+workers "
-                  "CPU; svc = emulator/Redis/memcached CPU; client = this load generator's CPU)%s"
-                  % (time.monotonic() - started,
+                  "CPU; svc = emulator/Redis/memcached CPU; client = this load generator's CPU; %s worker)%s"
+                  % (time.monotonic() - started, args.worker,
                      "; every Datastore answer held %g ms by a forwarder" % args.latency_ms if forwarder else ""))
             report["http"] = http_section(setups, workloads, repeats, duration, args, doc_size, run_id)
             print("(×noop: against the no-op Flask app on the same gunicorn; spread: min–max over the windows "

@@ -46,12 +46,11 @@ import uuid
 if __package__ in (None, ""):  # run as a file: the project root first (its zipserve, not bench's)
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bench.common import (ROOT, Services, Transport, finish, fmt, gunicorn_setup, machine_line,  # noqa: E402
-                          make_text, percentile, print_machine, session_pids, small_edit, table, warm_up)
+from bench.common import (APP_YAML_ARGS, ROOT, Services, Transport, finish, fmt, gunicorn_setup,  # noqa: E402
+                          machine_line, make_text, percentile, print_machine, session_pids, small_edit, table,
+                          warm_up)
 from tools import devservers  # noqa: E402
 
-# app.yaml's entrypoint (gevent, its connections and timeouts); -w comes from --workers.
-GUNICORN_ARGS = ["-k", "gevent", "--worker-connections", "1000", "--timeout", "60", "--graceful-timeout", "5"]
 RATES_OFF = {"MOBWRITE_RATE_IP": "0", "MOBWRITE_RATE_USER": "0", "MOBWRITE_RATE_DOC_EDITS": "0"}
 RSS_TOLERANCE_MB, RSS_TOLERANCE_SHARE = 5.0, 0.10  # growth allowed: the larger of the two
 COUNT_TOLERANCE = 4  # fds and connections
@@ -255,7 +254,7 @@ def soak(name, services, args, run_id):
     it would not start)."""
     setup = gunicorn_setup(name, args.workers, services, RATES_OFF)
     server = services.start("gunicorn on " + name, lambda: devservers.start_gunicorn(
-        setup.env, app=setup.app, workers=setup.workers, root=ROOT, args=GUNICORN_ARGS))
+        setup.env, app=setup.app, workers=setup.workers, root=ROOT, args=APP_YAML_ARGS))
     if server is None:
         return None
     try:
@@ -269,7 +268,7 @@ def _soak(name, setup, server, args, run_id):
     server_port = port_of(server.address)
     backing_ports = {port_of(s.address) for s in setup.services}
     print("\n%s: gunicorn -w %d %s main:app, %d clients on %d documents of %d bytes, mixed workload (p=%.2f), "
-          "%gs warm-up, then %gs sampled every %gs" % (name, setup.workers, " ".join(GUNICORN_ARGS), args.clients,
+          "%gs warm-up, then %gs sampled every %gs" % (name, setup.workers, " ".join(APP_YAML_ARGS), args.clients,
                                                      args.docs, args.doc_size, args.edit_prob, args.warmup,
                                                      args.duration, args.sample), flush=True)
     load = Load(server.address, "%s-%s" % (run_id, name.replace("+", "-")), args.clients, args.docs,
