@@ -61,17 +61,17 @@ def datastore_calls(address, suffix=""):
     os.environ["DATASTORE_EMULATOR_HOST"] = address  # what ndb's client connects to
     client = ndb.Client(project=common.PROJECT)
     client.stub = rpcs.make_stub(client)
-    rpc, plain = rpcs.Rpc(client, transport="grpc"), rpcs.Rpc(client, transport="http")
-    view, text = rpc.key("View", "v:floor"), rpc.key("Text", "t:floor")
+    over_grpc, over_http = rpcs.Rpc(client, transport="grpc"), rpcs.Rpc(client, transport="http")
+    view, text = over_grpc.key("View", "v:floor"), over_grpc.key("Text", "t:floor")
 
     def view_entity():
         return rpcs.entity(view, doc="floor", shadow=rpcs.Text(SHADOW), state=b"{}")
 
-    rpc.commit([view_entity(), rpcs.entity(text, doc="floor", text=rpcs.Text(SHADOW))], [])
-    if len(plain.lookup([view, text])[0]) != 2:
+    over_grpc.commit([view_entity(), rpcs.entity(text, doc="floor", text=rpcs.Text(SHADOW))], [])
+    if len(over_http.lookup([view, text])[0]) != 2:
         raise SystemExit("the HTTP Lookup did not find what the gRPC Commit wrote")
     rows = []
-    for name, transport in (("gRPC", rpc), ("HTTP", plain)):
+    for name, transport in (("gRPC", over_grpc), ("HTTP", over_http)):
         rows += [("Datastore Lookup (view + text), " + name, lambda t=transport: t.lookup([view, text])),
                  ("Datastore Commit (10 KB view), " + name, lambda t=transport: t.commit([view_entity()], [])),
                  ("Lookup that begins + Rollback, " + name,

@@ -397,14 +397,12 @@ def main(argv=None):
         names = [n for n in names if services.available(n)]
         if not args.skip_http:
             setups = [gunicorn_setup(name, args.workers, services) for name in names]
-            if args.worker == "gevent":
-                for setup in setups:
-                    setup.args = APP_YAML_ARGS
             forwarder = services.start_forwarder(args.latency_ms) if args.latency_ms and services.emulator else None
             for setup in setups:
+                if args.worker == "gevent":
+                    setup.args = APP_YAML_ARGS
                 if forwarder is not None and "DATASTORE_EMULATOR_HOST" in setup.env:
                     setup.env["DATASTORE_EMULATOR_HOST"] = "127.0.0.1:%d" % forwarder.port
-            for setup in setups:
                 services.serve(setup)
             print("servers up in %.1fs; section 1: through gunicorn (w = workers; srv = gunicorn master+workers "
                   "CPU; svc = emulator/Redis/memcached CPU; client = this load generator's CPU; %s worker)%s"

@@ -3,13 +3,11 @@
 Datastore serves its v1 API over gRPC and over HTTP, where a request can be
 the same protobuf bytes (``Content-Type: application/x-protobuf``, as
 google-cloud-datastore's HTTP mode sends them). Chosen by
-``MOBWRITE_DATASTORE_TRANSPORT=http``: with answers 10-30 ms away a call
-costs this process a quarter to a third less CPU than over gRPC
-(bench.floors), a sync through gunicorn 0-14 % less (bench.gateway
---latency-ms 10), and on loopback to the emulator nothing. Connections are
-kept alive in a small pool; under gunicorn's gevent worker the patched
-sockets let other requests run while one waits. ndb keeps its own gRPC
-channel for the rest.
+``MOBWRITE_DATASTORE_TRANSPORT=http``; it costs this process less CPU than
+gRPC, most under the gevent worker (figures: README, "Datastore round
+trips"). Connections are kept alive in a small pool; under gunicorn's
+gevent worker the patched sockets let other requests run while one waits.
+ndb keeps its own gRPC channel for the rest.
 """
 
 import http.client
@@ -21,7 +19,6 @@ from google.api_core import exceptions as api_exceptions
 from google.protobuf.message import DecodeError
 from google.rpc import status_pb2
 
-TIMEOUT = 30  # seconds, as ndb's default
 KEEP_IDLE = 16  # connections kept open between calls; more are closed after use
 
 
@@ -30,7 +27,7 @@ class HttpCalls:
     one project, over pooled HTTP/1.1 connections to ``host`` (TLS when
     ``secure``), with ``credentials``' token on every call when given."""
 
-    def __init__(self, host, secure, credentials, project, database, methods, user_agent, timeout=TIMEOUT):
+    def __init__(self, host, secure, credentials, project, database, methods, user_agent, timeout):
         self.host, self.secure, self.credentials, self.timeout = host, secure, credentials, timeout
         self.tls = ssl.create_default_context() if secure else None
         self.paths = {name: "/v1/projects/%s:%s" % (project, name) for name in methods}
@@ -132,7 +129,7 @@ def _error(status, content):
     gRPC code names; anything else (a proxy's page) by its HTTP status."""
     try:
         detail = status_pb2.Status.FromString(content)
-    except Exception:
+    except DecodeError:
         detail = None
     if detail is not None and detail.code:
         return api_exceptions.from_grpc_status(detail.code, detail.message or "HTTP %d" % status)
