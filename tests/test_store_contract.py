@@ -109,3 +109,33 @@ def test_cleanup_with_nothing_idle_deletes_nothing(store):
     store.add_fragment(Fragment("buf", 2, 1, "a"), 60)
     assert store.cleanup(0, 0, 0) == {"views": 0, "texts": 0, "buffers": 0}
     assert store.read([("ann", "doc")], ["doc"])[1] == {"doc": "x"}
+
+
+def test_concurrent_polls_on_one_view_lose_no_update(store):
+    """Each poll counts one more on the view it read, and falls back to a
+    transaction as the service does when the poll declines: a view written
+    between another poll's read and its write would lose a count."""
+    store.write_views(outcome({("ann", "doc"): View(shadow="s")}))
+
+    def count(views, texts):
+        view = views[("ann", "doc")]
+        return outcome({("ann", "doc"): View(shadow="s", client_version=view.client_version + 1)},
+                       unchanged_shadows=[("ann", "doc")])
+
+    errors = []
+
+    def worker():
+        try:
+            for _ in range(10):
+                if store.poll([("ann", "doc")], ["doc"], count) is None:
+                    store.transact([("ann", "doc")], ["doc"], count)
+        except Exception as exc:  # noqa: BLE001 - surfaced by the assert below
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert store.read([("ann", "doc")], [])[0][("ann", "doc")].client_version == 40

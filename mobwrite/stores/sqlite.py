@@ -111,19 +111,24 @@ class SqliteStore(Store):
             return self._read(pieces_sql.Session(db), view_keys, docs)
 
     def poll(self, view_keys, docs, run):
-        with self.transaction() as db:
-            session = pieces_sql.Session(db)
-            views, texts = self._read(session, view_keys, docs)
-        outcome = run(views, texts)
-        if outcome.changes_text:
-            return None
+        # One write transaction, not a read and then a write: an idle poll's
+        # engine work is small, so holding the lock through it costs less
+        # than a second transaction, and no other write to these views can
+        # land between what the poll read and what it writes.
         with self.transaction(immediate=True) as db:
-            # What the read saw lets the write skip re-cutting texts it already holds.
-            self._write_views(pieces_sql.Session(db, session.known), outcome)
-        return outcome
+            session, layouts = pieces_sql.Session(db), {}
+            views, texts = self._read(session, view_keys, docs, layouts)
+            outcome = run(views, texts)
+            if outcome.changes_text:
+                return None
+            self._write_views(session, outcome, layouts)
+            return outcome
 
     @staticmethod
-    def _read(session, view_keys, docs):
+    def _read(session, view_keys, docs, layouts=None):
+        """Views and texts; ``layouts`` (if given) gets each view found's
+        stored (backup, shadow) layout blobs, for a write in the same
+        transaction to start from."""
         db = session.db
         rows = {}
         for user, doc in view_keys:
@@ -131,6 +136,8 @@ class SqliteStore(Store):
                              "USING (user, doc) WHERE user=? AND doc=?", (user, doc)).fetchone()
             if row:
                 rows[(user, doc)] = row
+                if layouts is not None:
+                    layouts[(user, doc)] = (row[3], row[2])
         texts = {}
         for doc in docs:
             row = db.execute("SELECT text, pieces FROM texts WHERE doc=?", (doc,)).fetchone()
@@ -157,7 +164,9 @@ class SqliteStore(Store):
             self._write_views(pieces_sql.Session(db), outcome)
 
     @staticmethod
-    def _write_views(session, outcome):
+    def _write_views(session, outcome, layouts=None):
+        """``layouts``: what ``_read`` found stored for these views in this
+        same transaction, so they need not be read again."""
         db = session.db
         stamp = now()
         texts = {}  # doc -> its text's layout blob as stored now: a base for shadows
@@ -169,6 +178,8 @@ class SqliteStore(Store):
             return texts[doc]
 
         def stored_layouts(user, doc):
+            if layouts and (user, doc) in layouts:
+                return layouts[(user, doc)]
             row = db.execute("SELECT backup, shadows.pieces FROM views LEFT JOIN shadows USING (user, doc) "
                              "WHERE user=? AND doc=?", (user, doc)).fetchone()
             return row or (None, None)
@@ -194,15 +205,19 @@ class SqliteStore(Store):
             else:
                 session.drop(doc, old_backup)
             views.append((user, doc, view.state(), stamp, backup_blob))
-        db.executemany("INSERT OR REPLACE INTO views (user, doc, state, updated, backup) VALUES (?, ?, ?, ?, ?)",
-                       views)
-        db.executemany("INSERT OR REPLACE INTO shadows (user, doc, shadow, pieces) VALUES (?, ?, ?, ?)", shadows)
+        # Upserts: REPLACE would delete and reinsert each row, index entries and all.
+        db.executemany("INSERT INTO views (user, doc, state, updated, backup) VALUES (?, ?, ?, ?, ?) "
+                       "ON CONFLICT (user, doc) DO UPDATE SET state=excluded.state, updated=excluded.updated, "
+                       "backup=excluded.backup", views)
+        db.executemany("INSERT INTO shadows (user, doc, shadow, pieces) VALUES (?, ?, ?, ?) "
+                       "ON CONFLICT (user, doc) DO UPDATE SET shadow=excluded.shadow, pieces=excluded.pieces",
+                       shadows)
         session.sweep()
 
     def transact(self, view_keys, docs, run, history=None):
         with self.transaction(immediate=True) as db:
-            session = pieces_sql.Session(db)
-            views, texts = self._read(session, view_keys, docs)
+            session, layouts = pieces_sql.Session(db), {}
+            views, texts = self._read(session, view_keys, docs, layouts)
             outcome = run(views, texts)
             stamp = now()
             if history is not None:
@@ -219,7 +234,7 @@ class SqliteStore(Store):
                     blob = session.write(doc, text, old)
                     db.execute("INSERT OR REPLACE INTO texts (doc, text, updated, pieces) VALUES (?, ?, ?, ?)",
                                (doc, pieces_sql.stored(text, blob), stamp, blob))
-            self._write_views(session, outcome)
+            self._write_views(session, outcome, layouts)
             return outcome
 
     def add_fragment(self, fragment, ttl):
