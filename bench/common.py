@@ -359,12 +359,23 @@ class Setup:
 OUT_OF_REACH_RATES = {"rate_ip": 10 ** 9, "rate_user": 10 ** 9, "rate_doc_edits": 10 ** 9}
 
 
-def gunicorn_setup(name, workers, services, extra_env=None):
+WORKER_CLASSES = ("sync", "gevent")
+
+
+def add_worker_option(parser):
+    """``--worker``: gunicorn's worker class for the benches that serve syncs."""
+    parser.add_argument("--worker", choices=WORKER_CLASSES, default="sync",
+                        help="gunicorn's worker class: sync (one request at a time, the figures so far) or "
+                             "gevent with app.yaml's settings (what App Engine runs)")
+
+
+def gunicorn_setup(name, workers, services, extra_env=None, worker="sync"):
     """The gunicorn set-up of backend ``name`` on ``services``' servers: the
     store chosen by the environment ``main:app`` reads in the worker.
     ``memory`` runs one worker, its state being per process. A Datastore
     name may end in ``/http`` or ``/grpc`` (the default): the sync path's
-    transport."""
+    transport. ``worker``: gunicorn's sync worker, or ``gevent`` with the
+    settings app.yaml deploys (APP_YAML_ARGS; gRPC then runs in gevent mode)."""
     # Every bench client comes from 127.0.0.1 and syncs far faster than a
     # person: limits too high to reach, so the limiter still runs (and its
     # CPU is counted) but never answers 429.
@@ -396,7 +407,8 @@ def gunicorn_setup(name, workers, services, extra_env=None):
             backing.append(services.memcached)
     else:
         raise ValueError("unknown backend %r" % name)
-    return Setup(name + ("/" + transport if transport else ""), app, env, workers, backing)
+    return Setup(name + ("/" + transport if transport else ""), app, env, workers, backing,
+                 args=APP_YAML_ARGS if worker == "gevent" else ())
 
 
 # ---------------------------------------------------------------- in process, on the emulator

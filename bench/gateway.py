@@ -55,10 +55,10 @@ import uuid
 if __package__ in (None, ""):  # run as a file: the project root first (its zipserve, not bench's)
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bench.common import (APP_YAML_ARGS, GATEWAY_PATH, OUT_OF_REACH_RATES, CacheStats, Services, Transport,  # noqa: E402
-                          counted_datastore_app, finish, fmt, gunicorn_setup, insert_random, machine_line,
-                          make_text, median_of, percentile, print_machine, session_cpu, session_pids,
-                          small_edit, spread, table, warm_up)
+from bench.common import (GATEWAY_PATH, OUT_OF_REACH_RATES, CacheStats, Services, Transport,  # noqa: E402
+                          add_worker_option, counted_datastore_app, finish, fmt, gunicorn_setup, insert_random,
+                          machine_line, make_text, median_of, percentile, print_machine, session_cpu,
+                          session_pids, small_edit, spread, table, warm_up)
 
 
 # ---------------------------------------------------------------- HTTP load
@@ -356,9 +356,7 @@ def main(argv=None):
     parser.add_argument("--latency-ms", type=float, default=0.0,
                         help="section 1's Datastore answers held this long (a forwarder; Cloud Datastore is "
                              "further away than the emulator on loopback)")
-    parser.add_argument("--worker", choices=("sync", "gevent"), default="sync",
-                        help="gunicorn's worker class in section 1: sync (one request at a time, the figures "
-                             "so far) or gevent with app.yaml's settings (what App Engine runs)")
+    add_worker_option(parser)  # section 1's
     parser.add_argument("--skip-http", action="store_true")
     parser.add_argument("--skip-round-trips", action="store_true")
     parser.add_argument("--seed", type=int, default=1)
@@ -396,11 +394,9 @@ def main(argv=None):
         services.start_backing(need_ds, need_redis, need_memcached)
         names = [n for n in names if services.available(n)]
         if not args.skip_http:
-            setups = [gunicorn_setup(name, args.workers, services) for name in names]
+            setups = [gunicorn_setup(name, args.workers, services, worker=args.worker) for name in names]
             forwarder = services.start_forwarder(args.latency_ms) if args.latency_ms and services.emulator else None
             for setup in setups:
-                if args.worker == "gevent":
-                    setup.args = APP_YAML_ARGS
                 if forwarder is not None and "DATASTORE_EMULATOR_HOST" in setup.env:
                     setup.env["DATASTORE_EMULATOR_HOST"] = "127.0.0.1:%d" % forwarder.port
                 services.serve(setup)

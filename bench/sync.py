@@ -4,6 +4,7 @@
     python bench/sync.py                     # 5 windows per cell, longer windows
     python bench/sync.py --quick --yjs --sharedb   # also the node peers (run by tests/test_bench_sync.py)
     python bench/sync.py --quick --json /tmp/sync.json
+    python bench/sync.py --worker gevent     # the worker class app.yaml deploys
 
 Section 1 (trace replay): a window of a real trace from ../shared/traces
 (default automerge-paper, one character per patch, from the point where the
@@ -16,7 +17,9 @@ its own text and syncs, then every other client syncs (a poll that brings
 the batch to it), so the typist of the next round holds the current text and
 the trace's positions apply. Every client ends with exactly the trace's text
 (checked). "noop" is ``bench.noop:app`` on the same gunicorn setup:
-the HTTP stack's own cost for the same requests.
+the HTTP stack's own cost for the same requests. gunicorn runs its sync
+worker (one request at a time) unless ``--worker gevent`` asks for the
+worker class and settings app.yaml deploys, for every section.
 
 Every cell is the median of its windows (5 by default, interleaved over the
 cells) printed with its spread (min–max). Figures per cell: server CPU
@@ -60,8 +63,8 @@ if __package__ in (None, ""):  # run as a file: the project root first (its zips
 
 from bench import traces  # noqa: E402
 from bench import peers  # noqa: E402
-from bench.common import (GATEWAY_PATH, OUT_OF_REACH_RATES, Services, counted_datastore_app, finish, fmt,  # noqa: E402
-                          gunicorn_setup, insert_random, machine_line, make_text, percentile,
+from bench.common import (GATEWAY_PATH, OUT_OF_REACH_RATES, Services, add_worker_option,  # noqa: E402
+                          counted_datastore_app, finish, fmt, gunicorn_setup, insert_random, machine_line, make_text, percentile,
                           print_machine, session_cpu_ns, session_pids, spread, table)
 
 BATCHINGS = {"1/s": 6, "1/key": 1}   # keystrokes per sync
@@ -83,6 +86,7 @@ class WireTransport:
                      "Content-Length: " % (path, parts.hostname, parts.port))
         self.timeout = timeout
         self.sock = None
+        self.connections = 0  # opened: one per sync under the sync worker, few where gevent keeps them
 
     def post(self, text):
         body = ("q=" + urllib.parse.quote(text, safe="")).encode("ascii")
@@ -90,6 +94,7 @@ class WireTransport:
         for attempt in (0, 1):
             if self.sock is None:
                 self.sock = socket.create_connection(self.addr, timeout=self.timeout)
+                self.connections += 1
                 self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             try:
                 self.sock.sendall(data)
@@ -289,6 +294,7 @@ def replay_cell(server, window, n_clients, batch, baseline, backing=()):
             "bytes_per_key": (replay.bytes_out + replay.bytes_in) / keys,
             "bytes_out_per_key": replay.bytes_out / keys, "bytes_in_per_key": replay.bytes_in / keys,
             "p50_ms": 1000 * percentile(replay.latencies, 0.5), "p99_ms": 1000 * percentile(replay.latencies, 0.99),
+            "connections": sum(t.connections for t in replay.transports),  # warm-up's included
             "exact": exact}
 
 
@@ -452,6 +458,7 @@ def main(argv=None):
                         "replays at least 5")
     parser.add_argument("--stores", default="sqlite,datastore")
     parser.add_argument("--workers", type=int, default=2)
+    add_worker_option(parser)
     parser.add_argument("--scaling-count", type=int, help="syncs per size and kind, in 5 windows "
                         "(default 500; quick 50)")
     parser.add_argument("--skip-replay", action="store_true")
@@ -485,13 +492,13 @@ def main(argv=None):
     report = {"machine": machine, "trace": trace.name, "start_index": start_index,
               "start_chars": len(windows["1/s"].start),
               "settings": {"keys": keys, "keys_single": keys_single, "repeats": repeats, "stores": stores,
-                           "workers": args.workers, "scaling_count": scaling_count}}
+                           "workers": args.workers, "worker": args.worker, "scaling_count": scaling_count}}
     with Services(prefix="mobwrite-syncbench-") as services:
         services.start_backing(datastore="datastore" in stores)
         stores = [name for name in stores if services.available(name)]
         gunicorns, backing = {}, {}
         for name in ["noop"] + stores:
-            setup = gunicorn_setup(name, args.workers, services, {"MOBWRITE_MAX_CHARS": "2000000"})
+            setup = gunicorn_setup(name, args.workers, services, {"MOBWRITE_MAX_CHARS": "2000000"}, args.worker)
             gunicorns[name] = services.serve(setup)
             backing[name] = setup.services
         print("servers up in %.1fs" % (time.monotonic() - started))
@@ -499,7 +506,7 @@ def main(argv=None):
         cells = {}
         if not args.skip_replay:
             cells, rpcs = replay_section(gunicorns, backing, stores, windows, repeats, started,
-                                         not args.skip_rpcs, args.workers)
+                                         not args.skip_rpcs, args.workers, args.worker)
             report["replay"] = {"%s|%d|%s" % k: v for k, v in cells.items()}
             report["rpcs"] = {"%d|%s" % k: v for k, v in rpcs.items()}
 
@@ -538,7 +545,7 @@ def peers_section(peer_list, windows, cells, stores, repeats):
     return report
 
 
-def replay_section(gunicorns, backing, stores, windows, repeats, started, with_rpcs, workers):
+def replay_section(gunicorns, backing, stores, windows, repeats, started, with_rpcs, workers, worker="sync"):
     """Section 1: every cell replayed through gunicorn, interleaved over the
     repeats, and (``with_rpcs``, datastore) its RPCs counted in process.
     Returns the cells by (store, clients, batching) and the RPC counts by
@@ -556,8 +563,8 @@ def replay_section(gunicorns, backing, stores, windows, repeats, started, with_r
         for batching, batch in BATCHINGS.items():
             for n in CLIENT_COUNTS:
                 rpcs[(n, batching)] = count_rpcs(windows[batching], n, batch)
-    print("\nsection 1: the trace typed through gunicorn (%d workers); sync 1/s = 6 keystrokes per sync, "
-          "1/key = one per sync; every client syncs once per batch" % workers)
+    print("\nsection 1: the trace typed through gunicorn (%d %s workers); sync 1/s = 6 keystrokes per sync, "
+          "1/key = one per sync; every client syncs once per batch" % (workers, worker))
     print_replay(cells, ["noop"] + stores, rpcs)
     print("(µs/key, µs/sync: gunicorn session CPU from /proc schedstat; ×noop: over the no-op Flask app's µs/key for "
           "the same requests; spread: min–max over the windows; syncs/core-s = 1e6 / µs/sync; bytes/key: request + "

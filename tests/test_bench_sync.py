@@ -51,3 +51,21 @@ def test_sync_quick_with_peers(tmp_path):
     assert [r[1] for r in ratios] == ["%s ÷ %s" % (store, peer) for _ in range(2) for peer in ("Yjs", "ShareDB")
                                       for store in ("noop", "sqlite", "datastore")]
     assert all(re.fullmatch(r"\d+\.\d", cell) for r in ratios for cell in r[2:])
+
+
+def test_sync_under_the_gevent_worker(tmp_path):
+    """``--worker gevent``: the replay served by the worker class and
+    settings app.yaml deploys, every replay still exact (issue #16: the
+    ratios against the peers were measured on the sync worker only)."""
+    report = tmp_path / "sync.json"
+    out = run_bench(["bench/sync.py", "--quick", "--worker", "gevent", "--stores", "sqlite", "--keys", "12",
+                     "--keys-single", "6", "--skip-scaling", "--skip-rpcs", "--json", str(report)], timeout=300)
+    assert "could not start" not in out
+    assert "section 1: the trace typed through gunicorn (2 gevent workers)" in out
+    replay = rows(out, "sync   clients  store")
+    assert len(replay) == 2 * 3 * 2  # batchings x client counts x (noop, sqlite)
+    assert all(r[-1] == ("-" if r[2] == "noop" else "yes") for r in replay)
+    # gunicorn's sync worker closes the connection after every answer;
+    # gevent's keeps it, so each client opened one: gevent served the replay.
+    for key, runs in json.loads(report.read_text())["replay"].items():
+        assert [cell["connections"] for cell in runs] == [int(key.split("|")[1])], key
