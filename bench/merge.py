@@ -33,7 +33,7 @@ from mobwrite import merge  # noqa: E402
 def whole(base, ours, theirs):
     """The merge with every token of the three texts, as before shared ends."""
     tokens = [merge._tokens(t) for t in (base, ours, theirs)]
-    return merge._merge(*tokens, time.time() + merge.MERGE_DIFF_SECONDS)
+    return merge._merge(*tokens, time.time() + merge.MERGE_DIFF_SECONDS)[0]
 
 
 def ends(base, ours, theirs):

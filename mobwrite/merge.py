@@ -100,42 +100,43 @@ def merge3(dmp, base, client, master):
             merged = _merge_middles(base, client, master, head, 0, deadline)
         if merged is not None:
             return merged
-    return _merge(_tokens(base), _tokens(client), _tokens(master), deadline)
+    return _merge(_tokens(base), _tokens(client), _tokens(master), deadline)[0]
 
 
 def _merge_middles(base, client, master, head, tail, deadline):
     """merge3 of the texts without their shared ``head`` and ``tail``
     characters, or None where that might not be the whole texts' merge."""
+    # Every edit of the word diffs is a word or more, so an end of fewer
+    # than two words cannot be longer than all of them.
+    if not _has_words(base[:head], 2, from_end=True) or (tail and not _has_words(base[len(base) - tail:], 2)):
+        return None
     middles = [t[head:len(t) - tail] for t in (base, client, master)]
-    longest = max(map(len, middles))
-    if longest > head or (tail and longest > tail):
-        return None  # the ends would hardly have more words than a middle: not worth a try
-    tokens = [_tokens(m) for m in middles]
-    words = max(len(t) // 2 for t in tokens)  # more than any one edit holds
-    if not _has_words(base[:head], words + 1, from_end=True):
-        return None
-    if tail and not _has_words(base[len(base) - tail:], words + 1):
-        return None
     try:
-        middle = _merge(*tokens, deadline, True, bool(tail))
+        middle, longest = _merge(*[_tokens(m) for m in middles], deadline, True, bool(tail))
     except _Unfenced:
+        return None
+    if not _has_words(base[:head], longest + 1, from_end=True):
+        return None
+    if tail and not _has_words(base[len(base) - tail:], longest + 1):
         return None
     return Merged(base[:head] + middle.text + base[len(base) - tail:], middle.dropped)
 
 
 def _merge(base_tokens, client_tokens, master_tokens, deadline, head_cut=False, tail_cut=False):
-    """merge3 of three tokenized texts (or middles: see _shared_ends)."""
+    """merge3 of three tokenized texts (or middles: see _shared_ends), and
+    the most words one edit of either side's word diff inserts or deletes."""
     codes = {}  # shared, so equal tokens have equal codes in all three
     try:
         coded, master_coded, client_coded = (_encode(t, codes) for t in (base_tokens, master_tokens, client_tokens))
     except _TooManyTokens:
         # Too big to merge by words: each side is one hunk, so theirs stands.
-        return Merged("".join(master_tokens), [("".join(base_tokens), "".join(client_tokens))])
-    theirs = _script(base_tokens, master_tokens, coded, master_coded, deadline, head_cut, tail_cut)
-    ours = _script(base_tokens, client_tokens, coded, client_coded, deadline, head_cut, tail_cut)
+        return Merged("".join(master_tokens), [("".join(base_tokens), "".join(client_tokens))]), 0
+    theirs, their_longest = _script(base_tokens, master_tokens, coded, master_coded, deadline, head_cut, tail_cut)
+    ours, our_longest = _script(base_tokens, client_tokens, coded, client_coded, deadline, head_cut, tail_cut)
     kept, dropped = _resolve(ours, theirs, len(base_tokens))
     out = _assemble(base_tokens, theirs, kept)
-    return Merged("".join(out), [("".join(base_tokens[h.start:h.end]), "".join(h.tokens)) for h in dropped])
+    return (Merged("".join(out), [("".join(base_tokens[h.start:h.end]), "".join(h.tokens)) for h in dropped]),
+            max(their_longest, our_longest))
 
 
 # Shared ends. Edits are local, and tokenizing the whole of a 10 KB text
@@ -149,7 +150,9 @@ def _merge(base_tokens, client_tokens, master_tokens, deadline, head_cut=False, 
 #   no edit slides over a fence, and in the whole texts diff-match-patch's
 #   cleanup cannot slide one over the shared ends either, since it only
 #   moves an edit over a whole equality and the ends have more words than
-#   any edit (checked; an end too short is not left out);
+#   any edit. The middles' word diffs are the whole texts' apart from what
+#   happens at the ends, so their longest edit is the one to check, after
+#   the middles are merged (an end too short: the whole texts are merged);
 # - with a tail left out, the word diff's common prefix stops inside the
 #   middles (_Unfenced if not: in the whole texts it would run into the tail).
 # tests/test_merge.py checks each point against whole-text merges.
@@ -232,9 +235,10 @@ def _encode(tokens, codes):
 
 
 def _script(base_tokens, side_tokens, base_coded, side_coded, deadline, head_cut=False, tail_cut=False):
-    """A side's hunks over base token positions, in order. ``head_cut``,
-    ``tail_cut``: the texts had their shared start, end left out, and the
-    word diff is fenced in at that end (see _shared_ends).
+    """A side's hunks over base token positions, in order, and the words in
+    the longest edit of its word diff. ``head_cut``, ``tail_cut``: the texts
+    had their shared start, end left out, and the word diff is fenced in at
+    that end (see _shared_ends).
 
     Words are matched first, on their own: in one diff of all tokens a
     matched gap counts as much as a matched word, so a minimal diff may keep
@@ -251,10 +255,13 @@ def _script(base_tokens, side_tokens, base_coded, side_coded, deadline, head_cut
         base_words, side_words, b, s = base_coded[0] + base_words, side_coded[0] + side_words, -1, -1
     if tail_cut:
         base_words, side_words = base_words + base_coded[-1], side_words + side_coded[-1]
+    longest = 0  # words in the longest edit of the word diff
     for op, chars in _diff(base_words, side_words, deadline):
         n = len(chars)
         if op == DIFF_EQUAL:
             runs.append((b, s, n))
+        else:
+            longest = max(longest, n)
         b += n if op != DIFF_INSERT else 0
         s += n if op != DIFF_DELETE else 0
     # The fences matched each other, first and last: out of the runs with them.
@@ -280,7 +287,7 @@ def _script(base_tokens, side_tokens, base_coded, side_coded, deadline, head_cut
                 between(2 * (b + k) + 1, 2 * (s + k) + 1, 2 * (b + k) + 3, 2 * (s + k) + 3)
         last = (2 * (b + n) - 1, 2 * (s + n) - 1)
     between(*last, len(base_tokens), len(side_tokens))
-    return hunks
+    return hunks, longest
 
 
 def _diff(before, after, deadline):

@@ -172,7 +172,7 @@ ENDS = st.tuples(st.sampled_from(["", " "]), WORDS).map("".join)
 
 def _whole(base, ours, theirs):
     tokens = [merge_module._tokens(t) for t in (base, ours, theirs)]
-    return merge_module._merge(*tokens, time.time() + 60)
+    return merge_module._merge(*tokens, time.time() + 60)[0]
 
 
 @settings(max_examples=int(os.environ.get("MOBWRITE_MERGE_EXAMPLES", 1000)), deadline=None, derandomize=True)
@@ -241,6 +241,8 @@ def test_a_small_edit_on_a_long_text_is_merged_between_the_shared_ends():
     ours, theirs = base.replace(" w100 ", " w100 ours "), base.replace(" w7000 ", " w7000 theirs ")
     head, tail = merge_module._shared_ends(base, ours, theirs)
     assert 0 < head < base.index("w100 ") and 0 < tail < len(base) - base.index("w7000 ") - len("w7000")
+    # The middles are far longer than the ends; each edit is one word, so they are merged alone.
+    assert merge_module._merge_middles(base, ours, theirs, head, tail, time.time() + 60) is not None
     merged = merge3(DMP, base, ours, theirs)
     assert merged == _whole(base, ours, theirs)
     assert merged.text == base.replace(" w100 ", " w100 ours ").replace(" w7000 ", " w7000 theirs ")
