@@ -246,3 +246,35 @@ def test_a_small_edit_on_a_long_text_is_merged_between_the_shared_ends():
     merged = merge3(DMP, base, ours, theirs)
     assert merged == _whole(base, ours, theirs)
     assert merged.text == base.replace(" w100 ", " w100 ours ").replace(" w7000 ", " w7000 theirs ")
+
+
+# Edits of several words at once, at any place in texts of repeated words:
+# where one edit is as long as an end, diff-match-patch could slide it over
+# that end in the whole texts, so the ends must not be left out.
+REPEATED = st.lists(st.tuples(st.sampled_from(["a", "b", "aa", "x"]), st.sampled_from([" ", "  ", "\n"])),
+                    max_size=25).map(lambda pairs: "".join(w + g for w, g in pairs))
+
+
+@st.composite
+def _edited(draw, base):
+    text = base
+    for _ in range(draw(st.integers(1, 3))):
+        at = draw(st.integers(0, len(text)))
+        if draw(st.booleans()):
+            text = text[:at] + draw(REPEATED.filter(bool).map(lambda t: t[:30])) + text[at:]
+        else:
+            text = text[:at] + text[at + draw(st.integers(1, 12)):]
+    return text
+
+
+@st.composite
+def _three(draw):
+    base = draw(st.sampled_from(["", " "])) + draw(REPEATED)
+    return base, draw(_edited(base)), draw(_edited(base))
+
+
+@settings(max_examples=int(os.environ.get("MOBWRITE_MERGE_EXAMPLES", 1000)), deadline=None, derandomize=True)
+@given(_three())
+def test_long_edits_near_short_ends_merge_as_the_whole_texts(texts):
+    assume(len(set(texts)) == 3)
+    assert merge3(DMP, *texts) == _whole(*texts)
