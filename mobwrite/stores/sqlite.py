@@ -188,8 +188,9 @@ class SqliteStore(Store):
             for blob in stored_layouts(user, doc):
                 session.drop(doc, blob)
         deleted = list(outcome.deleted_views)
-        db.executemany("DELETE FROM views WHERE user=? AND doc=?", deleted)
-        db.executemany("DELETE FROM shadows WHERE user=? AND doc=?", deleted)
+        if deleted:
+            db.executemany("DELETE FROM views WHERE user=? AND doc=?", deleted)
+            db.executemany("DELETE FROM shadows WHERE user=? AND doc=?", deleted)
         views, shadows = [], []
         for (user, doc), view in outcome.views.items():
             old_backup, old_shadow = stored_layouts(user, doc)
@@ -209,9 +210,10 @@ class SqliteStore(Store):
         db.executemany("INSERT INTO views (user, doc, state, updated, backup) VALUES (?, ?, ?, ?, ?) "
                        "ON CONFLICT (user, doc) DO UPDATE SET state=excluded.state, updated=excluded.updated, "
                        "backup=excluded.backup", views)
-        db.executemany("INSERT INTO shadows (user, doc, shadow, pieces) VALUES (?, ?, ?, ?) "
-                       "ON CONFLICT (user, doc) DO UPDATE SET shadow=excluded.shadow, pieces=excluded.pieces",
-                       shadows)
+        if shadows:  # most syncs change no shadow
+            db.executemany("INSERT INTO shadows (user, doc, shadow, pieces) VALUES (?, ?, ?, ?) "
+                           "ON CONFLICT (user, doc) DO UPDATE SET shadow=excluded.shadow, pieces=excluded.pieces",
+                           shadows)
         session.sweep()
 
     def transact(self, view_keys, docs, run, history=None):
