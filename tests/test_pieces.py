@@ -146,8 +146,12 @@ def test_a_missing_piece_is_a_clear_error(tmp_path):
     path = str(tmp_path / "m.sqlite3")
     store = SqliteStore(path)
     store.transact([], ["doc"], lambda v, t: _outcome(texts={"doc": "y" * 100_000}))
+    store.close()
     with sqlite3.connect(path) as db:
         db.execute("DELETE FROM pieces WHERE rowid IN (SELECT rowid FROM pieces LIMIT 1)")
+    # A store that opens the damaged file (the one above still holds the
+    # pieces it wrote in memory, and they are what their ids say).
+    store = SqliteStore(path)
     with pytest.raises(pieces_sql.MissingPiece):
         store.read([], ["doc"])
     store.close()

@@ -8,6 +8,7 @@ wholly outside the changed middle, so only the middle is hashed and stored.
 Pure: no storage here (``pieces_sql`` keeps them in SQLite).
 """
 
+import functools
 import hashlib
 
 from ..spans import changed_span
@@ -28,8 +29,14 @@ def encode(layout):
 
 
 def decode(blob):
+    return list(_decoded(blob))
+
+
+@functools.lru_cache(maxsize=1024)
+def _decoded(blob):
+    # A sync of a large text decodes the same few layouts several times over.
     step = _ID + _LEN
-    return [(blob[i:i + _ID], int.from_bytes(blob[i + _ID:i + step], "big")) for i in range(0, len(blob), step)]
+    return tuple((blob[i:i + _ID], int.from_bytes(blob[i + _ID:i + step], "big")) for i in range(0, len(blob), step))
 
 
 def join(layout, data):

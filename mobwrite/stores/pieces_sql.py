@@ -7,6 +7,9 @@ transaction) or of layouts it wrote itself; a sweep deletes only pieces
 that no stored layout of the document names.
 """
 
+import collections
+import threading
+
 from . import pieces
 from .pieces import decode, encode, join, lay_out
 
@@ -21,6 +24,7 @@ _LAYOUTS_OF_DOC = ("SELECT pieces FROM texts WHERE doc=?1 AND pieces IS NOT NULL
                    "UNION ALL SELECT pieces FROM shadows WHERE doc=?1 AND pieces IS NOT NULL "
                    "UNION ALL SELECT backup FROM views WHERE doc=?1 AND backup IS NOT NULL")
 _BATCH = 500  # ids per IN (...) query, under SQLite's parameter limit
+CACHE_CHARS = 8 * 1024 * 1024  # characters of pieces a store keeps in memory
 
 
 class MissingPiece(Exception):
@@ -47,13 +51,45 @@ def stored(text, blob):
     return text if blob is None else ""
 
 
-class Session:
-    """Pieces within one transaction on ``db``. ``known`` maps (doc, layout
-    blob) to the text it stands for, from an earlier read."""
+class PieceCache:
+    """Pieces by id, shared by a store's transactions, so a large text is read
+    from the file only where it changed. A piece's id is the hash of its
+    data, so a cached piece can never be stale; the least recently used go
+    first once they hold more than ``max_chars`` characters."""
 
-    def __init__(self, db, known=None):
-        self.db = db
-        self.known = dict(known or {})
+    def __init__(self, max_chars=CACHE_CHARS):
+        self.max_chars, self.chars = max_chars, 0
+        self._pieces = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_many(self, ids):
+        found = {}
+        with self._lock:
+            for pid in ids:
+                data = self._pieces.get(pid)
+                if data is not None:
+                    self._pieces.move_to_end(pid)
+                    found[pid] = data
+        return found
+
+    def put_many(self, found):
+        with self._lock:
+            for pid, data in found.items():
+                if pid not in self._pieces:
+                    self.chars += len(data)
+                self._pieces[pid] = data
+                self._pieces.move_to_end(pid)
+            while self.chars > self.max_chars:
+                self.chars -= len(self._pieces.popitem(last=False)[1])
+
+
+class Session:
+    """Pieces within one transaction on ``db``, read through ``cache`` (a
+    PieceCache) if given."""
+
+    def __init__(self, db, cache=None):
+        self.db, self.cache = db, cache
+        self.known = {}  # (doc, layout blob) -> the text it stands for, read or written here
         self.written = {}   # doc -> layout blobs written here, newest first
         self.dropped = {}   # doc -> ids of layouts replaced or deleted here
         self.kept = {}      # doc -> ids of layouts this transaction stores
@@ -62,11 +98,16 @@ class Session:
         """{blob: text} for layouts of ``doc``, each piece read once."""
         wanted = {b: decode(b) for b in set(blobs) if b is not None and (doc, b) not in self.known}
         ids = list({pid for layout in wanted.values() for pid, _ in layout})
-        data = {}
-        for k in range(0, len(ids), _BATCH):
-            batch = ids[k:k + _BATCH]
-            data.update(self.db.execute("SELECT id, data FROM pieces WHERE doc=? AND id IN (%s)"
+        data = self.cache.get_many(ids) if self.cache else {}
+        missing = [pid for pid in ids if pid not in data]
+        read = {}
+        for k in range(0, len(missing), _BATCH):
+            batch = missing[k:k + _BATCH]
+            read.update(self.db.execute("SELECT id, data FROM pieces WHERE doc=? AND id IN (%s)"
                                         % ",".join("?" * len(batch)), [doc, *batch]))
+        if self.cache and read:
+            self.cache.put_many(read)
+        data.update(read)
         for blob, layout in wanted.items():
             try:
                 self.known[(doc, blob)] = join(layout, data)
@@ -91,6 +132,8 @@ class Session:
         layout, new = lay_out(text, base)
         self.db.executemany("INSERT OR IGNORE INTO pieces VALUES (?, ?, ?)",
                             [(doc, pid, data) for pid, data in new.items()])
+        if self.cache:  # the next sync reads them (rolled back, they are still what their ids say)
+            self.cache.put_many(new)
         blob = encode(layout)
         self.known[(doc, blob)] = text
         self.written.setdefault(doc, []).insert(0, blob)

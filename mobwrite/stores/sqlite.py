@@ -63,6 +63,7 @@ class SqliteStore(Store):
         # would be opened for every request and never reused.
         self._pool = queue.LifoQueue()
         self._opened = []
+        self._pieces = pieces_sql.PieceCache()
         with self._connection() as db:
             _when_unlocked(lambda: db.executescript(_SCHEMA + history_sql.SCHEMA))
             _when_unlocked(lambda: self._migrate(db))
@@ -108,7 +109,7 @@ class SqliteStore(Store):
 
     def read(self, view_keys, docs):
         with self.transaction() as db:
-            return self._read(pieces_sql.Session(db), view_keys, docs)
+            return self._read(pieces_sql.Session(db, self._pieces), view_keys, docs)
 
     def poll(self, view_keys, docs, run):
         # One write transaction, not a read and then a write: an idle poll's
@@ -116,7 +117,7 @@ class SqliteStore(Store):
         # than a second transaction, and no other write to these views can
         # land between what the poll read and what it writes.
         with self.transaction(immediate=True) as db:
-            session, layouts = pieces_sql.Session(db), {}
+            session, layouts = pieces_sql.Session(db, self._pieces), {}
             views, texts = self._read(session, view_keys, docs, layouts)
             outcome = run(views, texts)
             if outcome.changes_text:
@@ -161,7 +162,7 @@ class SqliteStore(Store):
 
     def write_views(self, outcome):
         with self.transaction(immediate=True) as db:
-            self._write_views(pieces_sql.Session(db), outcome)
+            self._write_views(pieces_sql.Session(db, self._pieces), outcome)
 
     @staticmethod
     def _write_views(session, outcome, layouts=None):
@@ -218,7 +219,7 @@ class SqliteStore(Store):
 
     def transact(self, view_keys, docs, run, history=None):
         with self.transaction(immediate=True) as db:
-            session, layouts = pieces_sql.Session(db), {}
+            session, layouts = pieces_sql.Session(db, self._pieces), {}
             views, texts = self._read(session, view_keys, docs, layouts)
             outcome = run(views, texts)
             stamp = now()
