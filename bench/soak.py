@@ -46,9 +46,8 @@ import uuid
 if __package__ in (None, ""):  # run as a file: the project root first (its zipserve, not bench's)
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bench.common import (APP_YAML_ARGS, ROOT, Services, Transport, finish, fmt, gunicorn_setup,  # noqa: E402
-                          machine_line, make_text, percentile, print_machine, session_pids, small_edit, table,
-                          warm_up)
+from bench.common import (ROOT, Services, Transport, finish, fmt, gunicorn_setup, machine_line,  # noqa: E402
+                          make_text, percentile, print_machine, session_pids, small_edit, table, warm_up)
 from tools import devservers  # noqa: E402
 
 RATES_OFF = {"MOBWRITE_RATE_IP": "0", "MOBWRITE_RATE_USER": "0", "MOBWRITE_RATE_DOC_EDITS": "0"}
@@ -252,9 +251,9 @@ def soak(name, services, args, run_id):
     """Serve backend ``name``, load it for the duration while sampling its
     workers; print its table and verdicts and return its figures (None if
     it would not start)."""
-    setup = gunicorn_setup(name, args.workers, services, RATES_OFF)
+    setup = gunicorn_setup(name, args.workers, services, RATES_OFF, worker="gevent")
     server = services.start("gunicorn on " + name, lambda: devservers.start_gunicorn(
-        setup.env, app=setup.app, workers=setup.workers, root=ROOT, args=APP_YAML_ARGS))
+        setup.env, app=setup.app, workers=setup.workers, root=ROOT, args=setup.args))
     if server is None:
         return None
     try:
@@ -268,7 +267,7 @@ def _soak(name, setup, server, args, run_id):
     server_port = port_of(server.address)
     backing_ports = {port_of(s.address) for s in setup.services}
     print("\n%s: gunicorn -w %d %s main:app, %d clients on %d documents of %d bytes, mixed workload (p=%.2f), "
-          "%gs warm-up, then %gs sampled every %gs" % (name, setup.workers, " ".join(APP_YAML_ARGS), args.clients,
+          "%gs warm-up, then %gs sampled every %gs" % (name, setup.workers, " ".join(setup.args), args.clients,
                                                      args.docs, args.doc_size, args.edit_prob, args.warmup,
                                                      args.duration, args.sample), flush=True)
     load = Load(server.address, "%s-%s" % (run_id, name.replace("+", "-")), args.clients, args.docs,

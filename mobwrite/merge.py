@@ -106,8 +106,8 @@ def merge3(dmp, base, client, master):
 def _merge_middles(base, client, master, head, tail, deadline):
     """merge3 of the texts without their shared ``head`` and ``tail``
     characters, or None where that might not be the whole texts' merge."""
-    # Every edit of the word diffs is a word or more, so an end of fewer
-    # than two words cannot be longer than all of them.
+    # An end must hold more words than the longest edit (checked below), and
+    # every edit is a word or more: an end of fewer than two words never does.
     if not _has_words(base[:head], 2, from_end=True) or (tail and not _has_words(base[len(base) - tail:], 2)):
         return None
     middles = [t[head:len(t) - tail] for t in (base, client, master)]

@@ -84,10 +84,10 @@ class PieceCache:
 
 
 class Session:
-    """Pieces within one transaction on ``db``, read through ``cache`` (a
-    PieceCache) if given."""
+    """Pieces within one transaction on ``db``, read through the store's
+    ``cache`` (a PieceCache)."""
 
-    def __init__(self, db, cache=None):
+    def __init__(self, db, cache):
         self.db, self.cache = db, cache
         self.known = {}  # (doc, layout blob) -> the text it stands for, read or written here
         self.written = {}   # doc -> layout blobs written here, newest first
@@ -98,15 +98,14 @@ class Session:
         """{blob: text} for layouts of ``doc``, each piece read once."""
         wanted = {b: decode(b) for b in set(blobs) if b is not None and (doc, b) not in self.known}
         ids = list({pid for layout in wanted.values() for pid, _ in layout})
-        data = self.cache.get_many(ids) if self.cache else {}
+        data = self.cache.get_many(ids)
         missing = [pid for pid in ids if pid not in data]
         read = {}
         for k in range(0, len(missing), _BATCH):
             batch = missing[k:k + _BATCH]
             read.update(self.db.execute("SELECT id, data FROM pieces WHERE doc=? AND id IN (%s)"
                                         % ",".join("?" * len(batch)), [doc, *batch]))
-        if self.cache and read:
-            self.cache.put_many(read)
+        self.cache.put_many(read)
         data.update(read)
         for blob, layout in wanted.items():
             try:
@@ -132,8 +131,7 @@ class Session:
         layout, new = lay_out(text, base)
         self.db.executemany("INSERT OR IGNORE INTO pieces VALUES (?, ?, ?)",
                             [(doc, pid, data) for pid, data in new.items()])
-        if self.cache:  # the next sync reads them (rolled back, they are still what their ids say)
-            self.cache.put_many(new)
+        self.cache.put_many(new)  # the next sync reads them (rolled back, they are still what their ids say)
         blob = encode(layout)
         self.known[(doc, blob)] = text
         self.written.setdefault(doc, []).insert(0, blob)

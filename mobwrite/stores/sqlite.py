@@ -197,7 +197,9 @@ class SqliteStore(Store):
             old_backup, old_shadow = stored_layouts(user, doc)
             shadow_blob = old_shadow
             if (user, doc) in outcome.new_shadows:
-                shadow_blob = session.write(doc, view.shadow, old_shadow, (text_layout(doc),))
+                # Only a shadow kept in pieces can share the text's: a short one skips the SELECT.
+                bases = (text_layout(doc),) if pieces_sql.is_large(view.shadow) else ()
+                shadow_blob = session.write(doc, view.shadow, old_shadow, bases)
                 shadows.append((user, doc, pieces_sql.stored(view.shadow, shadow_blob), shadow_blob))
             backup_blob = None
             if view.backup_shadow != view.shadow and pieces_sql.is_large(view.backup_shadow):
